@@ -1,0 +1,10 @@
+from .data_preprocessor import ImageTextDataPreprocessor
+from .dual_encoder import DualEncoder
+from .heads import LinearProjection, MLPProjection, l2_normalize
+from .losses import InfoNCELoss, Temperature
+from .towers import HFTextTower, TimmImageTower
+
+__all__ = [
+    'DualEncoder', 'ImageTextDataPreprocessor', 'LinearProjection', 'MLPProjection', 'l2_normalize',
+    'InfoNCELoss', 'Temperature', 'TimmImageTower', 'HFTextTower'
+]

@@ -1,0 +1,35 @@
+"""Moves a collated image-text batch to the model's device and normalises the images there."""
+from typing import Sequence
+
+import torch
+from mmengine.model import BaseDataPreprocessor
+
+from zerovl.registry import MODELS
+
+IMAGENET_MEAN = (123.675, 116.28, 103.53)
+IMAGENET_STD = (58.395, 57.12, 57.375)
+
+
+@MODELS.register_module()
+class ImageTextDataPreprocessor(BaseDataPreprocessor):
+    """uint8 RGB images (B, 3, H, W) -> float, ``(x - mean) / std`` on the whole batch at once.
+
+    Normalising here rather than per image in the workers moves 4x fewer bytes through the loader
+    (uint8, not float32) and runs on the accelerator.
+
+    Args:
+        mean, std: per channel, on the 0-255 scale (ImageNet by default; ZeroVL's 100M model used 127.5).
+    """
+
+    def __init__(self, mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD):
+        super().__init__()
+        if len(mean) != 3 or len(std) != 3:
+            raise ValueError(f'data_preprocessor mean/std need 3 values, got {mean} and {std}')
+        self.register_buffer('mean', torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1), False)
+        self.register_buffer('std', torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1), False)
+
+    def forward(self, data: dict, training: bool = False) -> dict:
+        data = self.cast_data(data)
+        inputs = dict(data['inputs'])
+        inputs['images'] = (inputs['images'].float() - self.mean) / self.std
+        return dict(inputs=inputs, data_samples=data.get('data_samples'))
