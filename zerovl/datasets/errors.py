@@ -1,0 +1,51 @@
+"""The error raised for one bad sample: it names the annotation file, the row, the column and the reason.
+
+A web-scale crawl always holds some broken rows (a truncated JPEG, an empty caption). A bare
+``cv2.error`` or ``NoneType has no attribute shape`` from inside a DataLoader worker tells the user
+nothing; this error tells them which line of which CSV to fix or drop.
+"""
+from typing import Optional
+
+
+class BadSampleError(ValueError):
+    """One annotation row cannot be turned into a training sample.
+
+    Attributes:
+        file: the annotation file (CSV) that holds the row.
+        row: 1-based line number in that file, the header being line 1.
+        column: the column whose value is bad ('image', 'caption', ...).
+        reason: what is wrong, in words.
+        path: the file the value points to (the image path), when there is one.
+    """
+
+    def __init__(self,
+                 reason: str,
+                 file: Optional[str] = None,
+                 row: Optional[int] = None,
+                 column: Optional[str] = None,
+                 path: Optional[str] = None) -> None:
+        self.reason = reason
+        self.file = file
+        self.row = row
+        self.column = column
+        self.path = path
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        if self.file is None and self.row is None and self.column is None and self.path is None:
+            # Re-raised by torch's DataLoader as ``BadSampleError(text)``: the text already says it all.
+            return self.reason
+        where = [f'{self.file}' if self.file else '<unknown annotation file>']
+        if self.row is not None:
+            where.append(f'row {self.row}')
+        if self.column is not None:
+            where.append(f"column '{self.column}'")
+        message = ', '.join(where)
+        if self.path is not None:
+            message += f' ({self.path})'
+        return f'{message}: {self.reason}'
+
+    def __reduce__(self):
+        # Errors raised in a DataLoader worker are pickled back to the main process; the default
+        # reduction would call __init__ with the message alone and lose the attributes.
+        return (type(self), (self.reason, self.file, self.row, self.column, self.path))

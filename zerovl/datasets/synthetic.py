@@ -1,0 +1,498 @@
+"""Deterministic two-domain synthetic image-caption data in the original ZeroVL on-disk layout.
+
+Each image shows one shape in one colour, at one quadrant and one size: 8 x 8 x 4 x 2 = 512 compositional
+concepts, so retrieval has to bind attributes rather than match a single word. Two domains carry a domain
+signature that is trivial to detect on both sides, which is what ZeroVL's debiased sampling is about
+(a shuffled batch lets a model reject out-of-domain negatives by that cue alone):
+
+* ``synth_a``: light plain background, filled anti-aliased shapes; full-sentence captions ("a photo of a
+  large red circle in the top left corner.").
+* ``synth_b``: dark textured background (noise or stripes), filled shapes with a light outline;
+  telegraphic captions with a separate vocabulary ("top-left: big crimson disc on dark ground").
+
+Layout written under ``root`` (what ``ImageTextDataset`` reads)::
+
+    root/<domain>/train_anno.csv   header ``image,image_id,caption,caption_id``, one caption per image
+    root/<domain>/train/*.jpg
+    root/<domain>/valid_anno.csv   K distinct captions per held-out image
+    root/<domain>/valid/*.jpg
+    root/vocab.txt                 WordPiece vocabulary covering every word the grammars can produce
+    root/README.txt
+    root/.params.json              stamp of the arguments; a matching complete set is not regenerated
+
+Everything is a pure function of the arguments: a fixed seed gives byte-identical files.
+"""
+import csv
+import functools
+import itertools
+import json
+import math
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterable, List, Sequence, Tuple
+
+import cv2
+import numpy as np
+
+# Bump when the rendering or the grammar changes, so that stamped sets from older code are regenerated.
+FORMAT_VERSION = 1
+
+DOMAINS = ('synth_a', 'synth_b')
+SPLITS = ('train', 'valid')
+ANNO_HEADER = ('image', 'image_id', 'caption', 'caption_id')
+SPECIAL_TOKENS = ('[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]')
+STAMP_NAME = '.params.json'
+JPEG_QUALITY = 95
+
+SHAPES = ('circle', 'square', 'triangle', 'star', 'cross', 'ring', 'diamond', 'bar')
+# RGB. Chosen to stay apart from each other and visible on both the light and the dark background.
+COLOURS = {
+    'red': (220, 30, 30),
+    'orange': (245, 140, 20),
+    'yellow': (240, 220, 30),
+    'green': (40, 170, 60),
+    'cyan': (30, 200, 220),
+    'blue': (40, 70, 220),
+    'purple': (140, 50, 190),
+    'pink': (245, 120, 190),
+}
+POSITIONS = ('top left', 'top right', 'bottom left', 'bottom right')
+SIZES = ('small', 'large')
+
+
+@dataclass(frozen=True)
+class Concept:
+    shape: str
+    colour: str
+    position: str
+    size: str
+
+
+# Fixed enumeration order: a concept's index must not depend on dict or set iteration.
+ALL_CONCEPTS: Tuple[Concept, ...] = tuple(
+    Concept(shape, colour, position, size)
+    for shape, colour, position, size in itertools.product(SHAPES, COLOURS, POSITIONS, SIZES))
+
+
+# --------------------------------------------------------------------------------------------------------
+# Caption grammars
+# --------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CaptionGrammar:
+    """Templates with ``{size} {colour} {shape} {pos}`` slots and per-attribute synonym lists."""
+    templates: Tuple[str, ...]
+    sizes: Dict[str, Tuple[str, ...]]
+    colours: Dict[str, Tuple[str, ...]]
+    shapes: Dict[str, Tuple[str, ...]]
+    positions: Dict[str, Tuple[str, ...]]
+
+
+# Domain A: descriptive full sentences, plain colour names, word order varied by where the position goes.
+GRAMMAR_A = CaptionGrammar(
+    templates=(
+        'a photo of a {size} {colour} {shape} in the {pos} corner.',
+        'a {size} {colour} {shape} sits in the {pos} corner of the picture.',
+        'in the {pos} corner there is a {size} {colour} {shape}.',
+        'an image of a {size} {shape}, coloured {colour}, in the {pos} corner.',
+        'the picture shows a {colour} {shape} in the {pos} corner; the {shape} is {size}.',
+    ),
+    sizes={'small': ('small', 'little'), 'large': ('large', 'big')},
+    colours={
+        'red': ('red',), 'orange': ('orange',), 'yellow': ('yellow',), 'green': ('green',),
+        'cyan': ('cyan', 'aqua'), 'blue': ('blue',), 'purple': ('purple',), 'pink': ('pink',),
+    },
+    shapes={
+        'circle': ('circle', 'dot'), 'square': ('square', 'box'), 'triangle': ('triangle',),
+        'star': ('star',), 'cross': ('cross', 'plus sign'), 'ring': ('ring', 'donut'),
+        'diamond': ('diamond', 'rhombus'), 'bar': ('bar', 'rectangle'),
+    },
+    positions={
+        'top left': ('top left', 'upper left'), 'top right': ('top right', 'upper right'),
+        'bottom left': ('bottom left', 'lower left'), 'bottom right': ('bottom right', 'lower right'),
+    },
+)
+
+# Domain B: terse tags with punctuation, no final period, and a vocabulary disjoint from A's attribute words.
+GRAMMAR_B = CaptionGrammar(
+    templates=(
+        '{pos}: {size} {colour} {shape} on dark ground',
+        '{size} {colour} {shape}, {pos}, dark textured backdrop',
+        '{colour} {shape} ({size}) at {pos}',
+        'dark scene - {pos} - {colour} {shape}, {size}',
+        '{shape} in {colour}, {size}, {pos} quadrant',
+    ),
+    sizes={'small': ('tiny', 'mini'), 'large': ('huge', 'giant')},
+    colours={
+        'red': ('crimson', 'scarlet'), 'orange': ('amber', 'tangerine'), 'yellow': ('gold', 'lemon'),
+        'green': ('emerald', 'lime'), 'cyan': ('teal', 'turquoise'), 'blue': ('azure', 'cobalt'),
+        'purple': ('violet', 'plum'), 'pink': ('rose', 'magenta'),
+    },
+    shapes={
+        'circle': ('disc', 'orb'), 'square': ('block', 'tile'), 'triangle': ('wedge', 'pyramid'),
+        'star': ('pentagram', 'spark'), 'cross': ('crosshair', 'cruciform'), 'ring': ('hoop', 'loop'),
+        'diamond': ('lozenge', 'kite'), 'bar': ('rod', 'slab'),
+    },
+    positions={
+        'top left': ('top-left', 'nw'), 'top right': ('top-right', 'ne'),
+        'bottom left': ('bottom-left', 'sw'), 'bottom right': ('bottom-right', 'se'),
+    },
+)
+
+GRAMMARS = {'synth_a': GRAMMAR_A, 'synth_b': GRAMMAR_B}
+
+_ARTICLE_BEFORE_VOWEL = re.compile(r'\ba (?=[aeiou])')
+# Same split as BERT's basic tokenizer for lower-case ASCII text: runs of letters/digits, and every
+# punctuation character on its own. The grammars only use such text (checked by ``grammar_tokens``).
+_BASIC_TOKEN = re.compile(r'[a-z0-9]+|[^\sa-z0-9]')
+
+
+def _fix_articles(text: str) -> str:
+    # Templates say "a {size} ..."; the slot filler decides whether English needs "an".
+    return _ARTICLE_BEFORE_VOWEL.sub('an ', text)
+
+
+def caption_variants(grammar: CaptionGrammar, concept: Concept) -> List[str]:
+    """Every distinct caption the grammar can produce for ``concept``, in a fixed order."""
+    combos = itertools.product(
+        grammar.templates, grammar.sizes[concept.size], grammar.colours[concept.colour],
+        grammar.shapes[concept.shape], grammar.positions[concept.position])
+    texts = (_fix_articles(template.format(size=size, colour=colour, shape=shape, pos=pos))
+             for template, size, colour, shape, pos in combos)
+    return list(dict.fromkeys(texts))  # drops repeats, keeps first-seen order
+
+
+@functools.lru_cache(maxsize=None)
+def domain_caption_variants(domain: str, concept: Concept) -> Tuple[str, ...]:
+    # Cached: generation asks for the same 512 concepts thousands of times.
+    return tuple(caption_variants(GRAMMARS[domain], concept))
+
+
+def basic_tokens(text: str) -> List[str]:
+    return _BASIC_TOKEN.findall(text.lower())
+
+
+def grammar_tokens(domains: Iterable[str] = DOMAINS) -> List[str]:
+    """Sorted set of words and punctuation marks over all captions of all concepts of ``domains``.
+
+    Enumerating the realised captions (rather than the raw template strings) also catches words that only
+    appear after post-processing, such as "an".
+    """
+    tokens = set()
+    for domain in domains:
+        for concept in ALL_CONCEPTS:
+            for caption in domain_caption_variants(domain, concept):
+                if not caption.isascii() or caption != caption.lower():
+                    raise ValueError(f'grammar text must be lower-case ASCII: {caption!r}')
+                tokens.update(basic_tokens(caption))
+    return sorted(tokens)
+
+
+def build_vocab(domains: Iterable[str] = DOMAINS) -> List[str]:
+    """WordPiece vocabulary: BERT special tokens first, then every whole word, so nothing maps to [UNK]."""
+    return list(SPECIAL_TOKENS) + grammar_tokens(domains)
+
+
+def bert_tokenizer_from_vocab(vocab_path):
+    """A ``transformers`` BERT WordPiece tokenizer over ``vocab_path`` (e.g. the generated vocab.txt).
+
+    The keyword differs between major versions, and the wrong one fails silently: in transformers 5.x
+    (checked with 5.24) ``BertTokenizer`` is the tokenizers-backed class (``BertTokenizerFast`` is an alias
+    of it), its file argument is ``vocab=``, and ``vocab_file=`` is swallowed by ``**kwargs``, leaving a
+    5-token vocabulary that maps every word to [UNK]. In 4.x the argument is ``vocab_file=``. Hence the
+    signature check, and the size check that turns a silent mismatch into an error.
+    """
+    import inspect
+
+    from transformers import BertTokenizer  # imported here: heavy, and only needed by callers that tokenise
+
+    vocab_path = str(vocab_path)
+    if 'vocab' in inspect.signature(BertTokenizer.__init__).parameters:
+        tokenizer = BertTokenizer(vocab=vocab_path)
+    else:
+        tokenizer = BertTokenizer(vocab_file=vocab_path)
+    expected = len(Path(vocab_path).read_text(encoding='utf-8').splitlines())
+    if len(tokenizer) != expected:
+        raise RuntimeError(f'tokenizer has {len(tokenizer)} tokens but {vocab_path} lists {expected}')
+    return tokenizer
+
+
+# --------------------------------------------------------------------------------------------------------
+# Rendering
+# --------------------------------------------------------------------------------------------------------
+
+# Shapes are drawn at this multiple of the output size and area-downsampled: cheap anti-aliasing that
+# works the same for every shape and for the outline.
+_SUPERSAMPLE = 4
+
+
+def _rotate(points: np.ndarray, degrees: float) -> np.ndarray:
+    theta = math.radians(degrees)
+    rot = np.array([[math.cos(theta), -math.sin(theta)], [math.sin(theta), math.cos(theta)]])
+    return points @ rot.T
+
+
+def _star_points(radius: float, inner_ratio: float = 0.45, arms: int = 5) -> np.ndarray:
+    angles = -math.pi / 2 + np.arange(2 * arms) * math.pi / arms  # first arm points up
+    radii = np.where(np.arange(2 * arms) % 2 == 0, radius, radius * inner_ratio)
+    return np.stack([radii * np.cos(angles), radii * np.sin(angles)], axis=1)
+
+
+def _box(half_w: float, half_h: float) -> np.ndarray:
+    return np.array([[-half_w, -half_h], [half_w, -half_h], [half_w, half_h], [-half_w, half_h]])
+
+
+def _shape_polygons(shape: str, r: float) -> List[np.ndarray]:
+    """Polygons (centred at the origin, unrotated) whose union is the shape; circles are handled apart."""
+    if shape == 'square':
+        return [_box(0.8 * r, 0.8 * r)]
+    if shape == 'triangle':
+        # The outer points of a 3-armed star: an equilateral triangle pointing up.
+        return [_star_points(r, inner_ratio=1.0, arms=3)[::2]]
+    if shape == 'star':
+        return [_star_points(r)]
+    if shape == 'cross':
+        return [_box(r, 0.3 * r), _box(0.3 * r, r)]
+    if shape == 'diamond':
+        # Narrower than tall, so a diamond is not merely a rotated square.
+        return [np.array([[0.0, -r], [0.62 * r, 0.0], [0.0, r], [-0.62 * r, 0.0]])]
+    if shape == 'bar':
+        return [_box(r, 0.32 * r)]
+    raise ValueError(f'unknown shape {shape!r}')
+
+
+def shape_mask(shape: str, centre: Tuple[float, float], radius: float, angle: float, size: int) -> np.ndarray:
+    """Binary uint8 mask of the shape at ``_SUPERSAMPLE`` x ``size`` resolution."""
+    scale = _SUPERSAMPLE
+    mask = np.zeros((size * scale, size * scale), np.uint8)
+    cx, cy = centre[0] * scale, centre[1] * scale
+    r = radius * scale
+    if shape in ('circle', 'ring'):
+        cv2.circle(mask, (round(cx), round(cy)), round(r), 255, -1)
+        if shape == 'ring':
+            cv2.circle(mask, (round(cx), round(cy)), round(0.55 * r), 0, -1)
+        return mask
+    for polygon in _shape_polygons(shape, r):
+        points = _rotate(polygon, angle) + (cx, cy)
+        cv2.fillPoly(mask, [np.round(points).astype(np.int32)], 255)
+    return mask
+
+
+def _downsample_alpha(mask: np.ndarray, size: int) -> np.ndarray:
+    alpha = cv2.resize(mask, (size, size), interpolation=cv2.INTER_AREA)
+    return alpha.astype(np.float32)[..., None] / 255.0
+
+
+def _outline_mask(mask: np.ndarray, thickness: int) -> np.ndarray:
+    # Inner band of the shape (mask minus its erosion): outlines rings on both edges too.
+    kernel = np.ones((2 * thickness + 1, 2 * thickness + 1), np.uint8)
+    return cv2.subtract(mask, cv2.erode(mask, kernel))
+
+
+def _composite(image: np.ndarray, alpha: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    return image * (1.0 - alpha) + colour * alpha
+
+
+def light_background(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Plain light grey with a faint random tint (domain A)."""
+    base = rng.uniform(215, 245) + rng.uniform(-5, 5, size=3)
+    return np.broadcast_to(base.astype(np.float32), (size, size, 3)).copy()
+
+
+def dark_background(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Dark grey with Gaussian noise or sinusoidal stripes of random angle and period (domain B)."""
+    base = (rng.uniform(20, 50) + rng.uniform(-5, 5, size=3)).astype(np.float32)
+    image = np.broadcast_to(base, (size, size, 3)).copy()
+    if rng.random() < 0.5:
+        image += rng.normal(0.0, 10.0, size=(size, size, 1)).astype(np.float32)
+    else:
+        theta = rng.uniform(0.0, math.pi)
+        period = rng.uniform(4.0, 10.0) * size / 64.0
+        phase = rng.uniform(0.0, 2 * math.pi)
+        ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
+        wave = np.sin(2 * math.pi * (xs * math.cos(theta) + ys * math.sin(theta)) / period + phase)
+        image += (14.0 * wave)[..., None] + rng.normal(0.0, 4.0, size=(size, size, 1)).astype(np.float32)
+    return image
+
+
+def _placement(rng: np.random.Generator, concept: Concept, size: int) -> Tuple[Tuple[float, float], float]:
+    """Centre and radius such that the whole shape stays inside its quadrant."""
+    low, high = (0.09, 0.12) if concept.size == 'small' else (0.17, 0.21)
+    radius = rng.uniform(low, high) * size
+    quarter = size / 4.0
+    qx = quarter if concept.position.endswith('left') else 3 * quarter
+    qy = quarter if concept.position.startswith('top') else 3 * quarter
+    jitter = max(0.0, quarter - 1.05 * radius - 1.0)
+    return (qx + rng.uniform(-jitter, jitter), qy + rng.uniform(-jitter, jitter)), radius
+
+
+def render_scene(concept: Concept, domain: str, rng: np.random.Generator, size: int = 64) -> np.ndarray:
+    """Render one image as an RGB uint8 array of shape (size, size, 3)."""
+    if domain not in DOMAINS:
+        raise ValueError(f'unknown domain {domain!r}; expected one of {DOMAINS}')
+    image = light_background(rng, size) if domain == 'synth_a' else dark_background(rng, size)
+    centre, radius = _placement(rng, concept, size)
+    angle = rng.uniform(-12.0, 12.0)  # small: a square tilted by 45 degrees would read as a diamond
+    fill = np.clip(np.array(COLOURS[concept.colour], np.float32) + rng.uniform(-14, 14, size=3), 0, 255)
+    mask = shape_mask(concept.shape, centre, radius, angle, size)
+    image = _composite(image, _downsample_alpha(mask, size), fill)
+    if domain == 'synth_b':
+        outline = 0.45 * fill + 0.55 * 255.0
+        thickness = _SUPERSAMPLE * max(1, round(size / 64))
+        image = _composite(image, _downsample_alpha(_outline_mask(mask, thickness), size), outline)
+    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+
+
+def write_jpeg(path: Path, rgb: np.ndarray) -> None:
+    # OpenCV encodes BGR; converting here keeps RGB everywhere else, and a reader using cv2.imread +
+    # cvtColor(BGR2RGB) (or PIL) gets the intended colours back.
+    ok, buffer = cv2.imencode('.jpg', cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    if not ok:
+        raise RuntimeError(f'JPEG encoding failed for {path}')
+    path.write_bytes(buffer.tobytes())
+
+
+# --------------------------------------------------------------------------------------------------------
+# Dataset generation
+# --------------------------------------------------------------------------------------------------------
+
+def balanced_concepts(rng: np.random.Generator, count: int) -> List[Concept]:
+    """``count`` concepts as a sequence of shuffled passes over all 512, so every concept is equally common."""
+    passes = -(-count // len(ALL_CONCEPTS))
+    order = np.concatenate([rng.permutation(len(ALL_CONCEPTS)) for _ in range(passes)])[:count]
+    return [ALL_CONCEPTS[i] for i in order]
+
+
+def _split_rng(seed: int, domain: str, split: str) -> np.random.Generator:
+    # One independent stream per (domain, split): changing the size of one part leaves the others identical.
+    return np.random.default_rng([seed, DOMAINS.index(domain), SPLITS.index(split)])
+
+
+def generate_split(out_dir: Path, domain: str, split: str, num_images: int, captions_per_image: int,
+                   image_size: int, seed: int) -> Dict[str, object]:
+    """Render ``num_images`` images into ``out_dir/<split>/`` and write ``out_dir/<split>_anno.csv``."""
+    rng = _split_rng(seed, domain, split)
+    image_dir = out_dir / split
+    image_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    # Ids start at 1: the original local-eval hook drops image_id 0.
+    for image_id, concept in enumerate(balanced_concepts(rng, num_images), start=1):
+        file_name = f'{image_id:06d}.jpg'
+        write_jpeg(image_dir / file_name, render_scene(concept, domain, rng, image_size))
+        variants = domain_caption_variants(domain, concept)
+        for choice in rng.choice(len(variants), size=captions_per_image, replace=False):
+            rows.append((file_name, image_id, variants[choice], len(rows) + 1))
+    anno_path = out_dir / f'{split}_anno.csv'
+    _write_anno(anno_path, rows)
+    return {'anno': str(anno_path), 'image_dir': str(image_dir), 'images': num_images, 'captions': len(rows)}
+
+
+def _write_anno(path: Path, rows: Sequence[tuple]) -> None:
+    with path.open('w', newline='', encoding='utf-8') as f:
+        writer = csv.writer(f, lineterminator='\n')
+        writer.writerow(ANNO_HEADER)
+        writer.writerows(rows)
+
+
+def _readme_text(params: Dict[str, int]) -> str:
+    size = params['image_size']
+    return '\n'.join([
+        'zerovl synthetic image-caption set (two domains, ZeroVL layout).',
+        f'Each {size}x{size} RGB JPEG shows one shape (8 kinds) in one colour (8), in one quadrant (4) and one',
+        'size (2): 512 concepts. synth_a: light plain background, sentence captions. synth_b: dark textured',
+        'background, outlined shapes, terse captions with a separate vocabulary. train_anno.csv has one',
+        'caption per image; valid_anno.csv has captions_per_image distinct captions per held-out image.',
+        'vocab.txt is a BERT WordPiece vocabulary covering every caption word.',
+        'Generated by zerovl.datasets.synthetic.make_synthetic_dataset (tools/data/make_synthetic.py) with:',
+        *[f'  {key} = {value}' for key, value in params.items()],
+        '',
+    ])
+
+
+def _expected_counts(params: Dict[str, int]) -> Dict[str, Dict[str, int]]:
+    train = {'synth_a': params['train_a'], 'synth_b': params['train_b']}
+    return {domain: {'train': train[domain], 'valid': params['valid_images']} for domain in DOMAINS}
+
+
+def _summary(root: Path, params: Dict[str, int], regenerated: bool) -> Dict[str, object]:
+    domains = {}
+    for domain, counts in _expected_counts(params).items():
+        domains[domain] = {}
+        for split, images in counts.items():
+            per_image = 1 if split == 'train' else params['captions_per_image']
+            domains[domain][split] = {
+                'anno': str(root / domain / f'{split}_anno.csv'), 'image_dir': str(root / domain / split),
+                'images': images, 'captions': images * per_image}
+    return {'root': str(root), 'vocab': str(root / 'vocab.txt'), 'readme': str(root / 'README.txt'),
+            'params': dict(params), 'regenerated': regenerated, 'domains': domains}
+
+
+def _is_complete(root: Path, params: Dict[str, int]) -> bool:
+    """True when the stamp matches ``params`` and every expected file is present."""
+    stamp = root / STAMP_NAME
+    try:
+        if json.loads(stamp.read_text()) != params:
+            return False
+    except (OSError, ValueError):
+        return False
+    if not (root / 'vocab.txt').is_file() or not (root / 'README.txt').is_file():
+        return False
+    for domain, counts in _expected_counts(params).items():
+        for split, images in counts.items():
+            if not (root / domain / f'{split}_anno.csv').is_file():
+                return False
+            if sum(1 for _ in (root / domain / split).glob('*.jpg')) != images:
+                return False
+    return True
+
+
+def _clear_generated(root: Path) -> None:
+    # Remove only what this generator writes, so a root shared with other files is left alone.
+    (root / STAMP_NAME).unlink(missing_ok=True)
+    for domain in DOMAINS:
+        shutil.rmtree(root / domain, ignore_errors=True)
+    for name in ('vocab.txt', 'README.txt'):
+        (root / name).unlink(missing_ok=True)
+
+
+def make_synthetic_dataset(root, *, train_a: int = 3200, train_b: int = 1000, valid_images: int = 200,
+                           captions_per_image: int = 5, image_size: int = 64, seed: int = 0) -> Dict[str, object]:
+    """Generate the two-domain set under ``root`` (or reuse it) and return a summary of paths and counts.
+
+    Defaults give 3,200 : 1,000 training pairs (about the CC3M : SBU ratio) and 200 held-out images x 5
+    captions per domain. A complete set stamped with the same arguments is reused as is.
+    """
+    root = Path(root)
+    params = {'format_version': FORMAT_VERSION, 'train_a': train_a, 'train_b': train_b,
+              'valid_images': valid_images, 'captions_per_image': captions_per_image,
+              'image_size': image_size, 'seed': seed}
+    _check_args(params)
+    if _is_complete(root, params):
+        return _summary(root, params, regenerated=False)
+
+    _clear_generated(root)
+    root.mkdir(parents=True, exist_ok=True)
+    for domain, counts in _expected_counts(params).items():
+        for split, images in counts.items():
+            per_image = 1 if split == 'train' else captions_per_image
+            generate_split(root / domain, domain, split, images, per_image, image_size, seed)
+    (root / 'vocab.txt').write_text('\n'.join(build_vocab(DOMAINS)) + '\n', encoding='utf-8')
+    (root / 'README.txt').write_text(_readme_text(params), encoding='utf-8')
+    # Written last: an interrupted run leaves no stamp and is regenerated next time.
+    (root / STAMP_NAME).write_text(json.dumps(params, indent=2) + '\n', encoding='utf-8')
+    return _summary(root, params, regenerated=True)
+
+
+def _check_args(params: Dict[str, int]) -> None:
+    for key in ('train_a', 'train_b', 'valid_images'):
+        if params[key] < 1:
+            raise ValueError(f'{key} must be at least 1, got {params[key]}')
+    if params['image_size'] < 16:
+        raise ValueError(f'image_size must be at least 16, got {params["image_size"]}')
+    fewest = min(len(domain_caption_variants(domain, concept)) for domain in DOMAINS for concept in ALL_CONCEPTS)
+    if not 1 <= params['captions_per_image'] <= fewest:
+        raise ValueError(f'captions_per_image must be in [1, {fewest}] (distinct captions the grammars '
+                         f'give the least varied concept), got {params["captions_per_image"]}')
+

@@ -1,0 +1,15 @@
+"""Per-sample transforms of the image-text pipeline, registered in ``zerovl.registry.TRANSFORMS``.
+
+Randomness: a random transform draws from numpy's global RNG (``np.random``), never from a private
+``Generator``. mmengine seeds that RNG in the main process (``randomness=dict(seed=...)``) and in each
+DataLoader worker (``worker_init_fn``: seed + rank * num_workers + worker id), which is what makes a
+run repeatable; a private generator would escape that seeding. mmpretrain's ``RandomResizedCrop``
+(``type='mmpretrain.RandomResizedCrop'``) follows the same rule and is used as is.
+"""
+from .formatting import PackImageTextInputs
+from .loading import LoadImageFromFile
+from .processing import CenterCrop, ResizeImage
+from .tokenize import Tokenize, build_tokenizer
+
+__all__ = ['LoadImageFromFile', 'ResizeImage', 'CenterCrop', 'Tokenize', 'build_tokenizer',
+           'PackImageTextInputs']

@@ -1,0 +1,110 @@
+"""Turn ``results['caption']`` into fixed-length token ids and an attention mask.
+
+The tokenizer is named by a string (a Hugging Face hub name, a local tokenizer folder, or a WordPiece
+``vocab.txt``) so configs stay plain data and the same caption pipeline works offline with a shipped
+vocabulary file.
+"""
+import inspect
+import os.path as osp
+from typing import List, Optional
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from zerovl.registry import TRANSFORMS
+
+# Files that make a folder a saved Hugging Face tokenizer rather than a bare vocabulary folder.
+_TOKENIZER_FILES = ('tokenizer.json', 'tokenizer_config.json')
+
+
+def build_tokenizer(name_or_path: str):
+    """A Hugging Face tokenizer from a hub name, a saved tokenizer folder or a WordPiece vocab file.
+
+    A ``.txt`` file, or a folder holding only a ``vocab.txt``, gives an uncased BERT WordPiece
+    tokenizer (the bert-base-uncased scheme ZeroVL trains with); anything else goes to
+    ``AutoTokenizer.from_pretrained``.
+    """
+    vocab_file = _vocab_file(name_or_path)
+    if vocab_file is not None:
+        return wordpiece_from_vocab(vocab_file)
+    from transformers import AutoTokenizer
+    return AutoTokenizer.from_pretrained(name_or_path)
+
+
+def _vocab_file(name_or_path: str) -> Optional[str]:
+    if osp.isfile(name_or_path) and name_or_path.endswith('.txt'):
+        return name_or_path
+    if osp.isdir(name_or_path) and not any(
+            osp.isfile(osp.join(name_or_path, name)) for name in _TOKENIZER_FILES):
+        candidate = osp.join(name_or_path, 'vocab.txt')
+        return candidate if osp.isfile(candidate) else None
+    return None
+
+
+def wordpiece_from_vocab(vocab_file: str):
+    """An uncased BERT WordPiece tokenizer over ``vocab_file``, checked to really use that file."""
+    from transformers import BertTokenizer, BertTokenizerFast
+
+    # transformers 5 takes the vocabulary as ``vocab=`` and silently swallows ``vocab_file=``,
+    # leaving only the special tokens so that every word becomes [UNK]; transformers 4 knows only
+    # ``vocab_file=``. Ask the constructor which one it has instead of pinning a version.
+    if 'vocab' in inspect.signature(BertTokenizer.__init__).parameters:
+        tokenizer = BertTokenizer(vocab=vocab_file, do_lower_case=True)
+    else:
+        tokenizer = BertTokenizerFast(vocab_file=vocab_file, do_lower_case=True)
+    _check_vocab_loaded(tokenizer, vocab_file)
+    return tokenizer
+
+
+def _vocab_tokens(vocab_file: str) -> List[str]:
+    with open(vocab_file, encoding='utf-8') as f:
+        return [line.rstrip('\r\n') for line in f if line.strip()]
+
+
+def _check_vocab_loaded(tokenizer, vocab_file: str) -> None:
+    # A tokenizer that ignored the file still "works", it just trains on [UNK]s; fail here instead.
+    known = tokenizer.get_vocab()
+    missing = [token for token in _vocab_tokens(vocab_file) if token not in known]
+    if missing:
+        raise RuntimeError(f'{type(tokenizer).__name__} did not load {vocab_file}: {len(missing)} of its '
+                           f'tokens are unknown to it (e.g. {missing[:3]})')
+
+
+@TRANSFORMS.register_module()
+class Tokenize(BaseTransform):
+    """Tokenize ``results['caption']`` into ``input_ids`` and ``attention_mask`` (int64, length max_length).
+
+    Captions are truncated and padded to ``max_length`` tokens, [CLS] and [SEP] included (ZeroVL
+    uses 25), so every sample of a batch has the same length.
+    """
+
+    def __init__(self, tokenizer: str, max_length: int = 25) -> None:
+        if not isinstance(tokenizer, str):
+            raise TypeError(f'Tokenize: tokenizer must be a hub name or a path (str), got {type(tokenizer)}')
+        self.tokenizer_name = tokenizer
+        self.max_length = max_length
+        self._tokenizer = None
+
+    @property
+    def tokenizer(self):
+        # Built on first use, not in __init__: building a pipeline (in the main process, or to print
+        # a config) then costs nothing, and each DataLoader worker builds its own instead of
+        # receiving a pickled copy (see __getstate__).
+        if self._tokenizer is None:
+            self._tokenizer = build_tokenizer(self.tokenizer_name)
+        return self._tokenizer
+
+    def transform(self, results: dict) -> dict:
+        encoded = self.tokenizer(results['caption'], padding='max_length', truncation=True,
+                                 max_length=self.max_length, return_attention_mask=True)
+        results['input_ids'] = np.asarray(encoded['input_ids'], dtype=np.int64)
+        results['attention_mask'] = np.asarray(encoded['attention_mask'], dtype=np.int64)
+        return results
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state['_tokenizer'] = None
+        return state
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(tokenizer={self.tokenizer_name!r}, max_length={self.max_length})'
