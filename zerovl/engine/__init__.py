@@ -1,0 +1,12 @@
+from .checkpoint import UnsafeCheckpointError, register_safe_loader, safe_load, trust_checkpoints
+from .distributed import init_cpu_process_group, prepare_distributed
+from .hooks import *  # noqa: F401,F403
+from .optimizers import *  # noqa: F401,F403
+
+# Loading is safe by default for anyone who uses zerovl: every local checkpoint goes through safe_load.
+register_safe_loader()
+
+__all__ = [
+    'UnsafeCheckpointError', 'register_safe_loader', 'safe_load', 'trust_checkpoints',
+    'init_cpu_process_group', 'prepare_distributed'
+]

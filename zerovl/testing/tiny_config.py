@@ -1,0 +1,37 @@
+"""A seconds-scale version of the demo config, for tests and for checking an installation."""
+from mmengine.config import Config
+
+DEMO_CONFIG = 'configs/zerovl/zerovl_demo.py'
+
+
+def point_config_at(cfg: Config, data_root: str) -> Config:
+    """Re-root every ImageTextDataset and Tokenize of ``cfg`` at ``data_root`` (a synthetic set)."""
+    for loader_key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(loader_key)
+        if not loader:
+            continue
+        dataset = loader['dataset']
+        for part in dataset.get('datasets', [dataset]):
+            part['data_root'] = data_root
+            for step in part.get('pipeline', []):
+                if step['type'] == 'Tokenize':
+                    step['tokenizer'] = f'{data_root}/vocab.txt'
+    return cfg
+
+
+def tiny_demo_config(data_root: str, work_dir: str, config_file: str = DEMO_CONFIG, max_epochs: int = 1,
+                     batch_size: int = 8) -> Config:
+    """The demo recipe with a ~0.4M-parameter image tower, no worker processes and tiny batches."""
+    cfg = Config.fromfile(config_file)
+    point_config_at(cfg, data_root)
+    cfg.work_dir = work_dir
+    cfg.model.image_tower = dict(type='TimmImageTower', model_name='test_resnet', pretrained=False)
+    for loader_key, size in (('train_dataloader', batch_size), ('val_dataloader', 2 * batch_size),
+                             ('test_dataloader', 2 * batch_size)):
+        cfg[loader_key].update(batch_size=size, num_workers=0, persistent_workers=False)
+    cfg.train_cfg.update(max_epochs=max_epochs, val_interval=max_epochs)
+    cfg.param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=max_epochs,
+                                eta_min_ratio=0.1, convert_to_iter_based=True)]
+    cfg.default_hooks.logger.interval = 1
+    cfg.default_hooks.checkpoint.interval = 1
+    return cfg
