@@ -1,0 +1,30 @@
+# Runtime shared by every zerovl config.
+default_scope = 'zerovl'
+
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3, save_last=True),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+)
+# MessageHubStateHook keeps checkpoints free of pickled objects so that they load with torch.load(weights_only=True).
+custom_hooks = [
+    dict(type='MessageHubStateHook'),
+    # Per-iteration reseeding: resumed runs repeat the uninterrupted run's dropout masks exactly.
+    dict(type='IterationSeedHook'),
+]
+
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'),  # tools/train.py switches to gloo on a machine without CUDA
+)
+
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='Visualizer', vis_backends=vis_backends)
+log_processor = dict(type='LogProcessor', window_size=20, by_epoch=True)
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=2021, deterministic=False)

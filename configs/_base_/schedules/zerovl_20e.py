@@ -1,0 +1,18 @@
+# ZeroVL's schedule (zerovl_method.md §2.7): AdamW (0.9, 0.98), eps 1e-6, lr 1e-4, weight decay 0.001 on
+# every parameter, linear warm-up over 2.5 % of all steps, then half-cosine down to 0.1 x lr; no clipping.
+max_epochs = 20
+warmup_epochs = 0.025 * max_epochs
+
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.98), eps=1e-6, weight_decay=0.001),
+)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=warmup_epochs,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', eta_min_ratio=0.1, by_epoch=True, begin=warmup_epochs,
+         end=max_epochs, convert_to_iter_based=True),
+]
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=1)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')

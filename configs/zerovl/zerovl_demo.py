@@ -1,0 +1,35 @@
+# The demo: ZeroVL's model and loss at toy scale, trained from scratch on the synthetic two-domain set on
+# CPU in a few minutes (make demo). Same code path as zerovl_14m.py; only sizes and the schedule differ.
+_base_ = [
+    '../_base_/datasets/synthetic.py',
+    '../_base_/schedules/zerovl_20e.py',
+    '../_base_/default_runtime.py',
+]
+
+model = dict(
+    type='DualEncoder',
+    embed_dim=128,
+    image_tower=dict(type='TimmImageTower', model_name='resnet18', pretrained=False),
+    text_tower=dict(
+        type='HFTextTower',
+        pretrained=False,
+        pooling='cls',
+        # A 2-layer BERT sized for the synthetic vocabulary (107 WordPiece entries).
+        config=dict(model_type='bert', vocab_size=128, hidden_size=128, num_hidden_layers=2,
+                    num_attention_heads=4, intermediate_size=256, max_position_embeddings=32)),
+    projection=dict(type='LinearProjection'),
+    loss=dict(type='InfoNCELoss', gather_with_grad=True, temperature=dict(init=0.05, learnable=False)),
+    data_preprocessor=dict(type='ImageTextDataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3),
+)
+
+max_epochs = 6
+warmup_epochs = 0.5
+optim_wrapper = dict(optimizer=dict(lr=1e-3, weight_decay=0.01))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=warmup_epochs,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', eta_min_ratio=0.1, by_epoch=True, begin=warmup_epochs, end=max_epochs,
+         convert_to_iter_based=True),
+]
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=max_epochs))

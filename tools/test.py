@@ -1,0 +1,56 @@
+"""Evaluate a checkpoint: python tools/test.py CONFIG CHECKPOINT [--out metrics.json]."""
+import argparse
+import json
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.dist import is_main_process
+from mmengine.runner import Runner
+
+from zerovl.engine import prepare_distributed
+from zerovl.evaluation import format_metrics_table
+from zerovl.utils import register_all_modules
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Evaluate a zerovl checkpoint')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='where the evaluation log goes')
+    parser.add_argument('--out', help='write the metrics to this JSON file')
+    parser.add_argument('--trust-checkpoint', action='store_true',
+                        help='load the checkpoint with full pickle (only for files you trust)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', '0')
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.trust_checkpoint:
+        os.environ['ZEROVL_TRUST_CHECKPOINTS'] = '1'
+    register_all_modules()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+    prepare_distributed(cfg, args.launcher)
+    metrics = Runner.from_cfg(cfg).test()
+    if is_main_process():
+        print(format_metrics_table(metrics))
+        if args.out:
+            os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+            with open(args.out, 'w') as f:
+                json.dump(metrics, f, indent=2)
+            print(f'metrics written to {args.out}')
+    return metrics
+
+
+if __name__ == '__main__':
+    main()
