@@ -1,0 +1,18 @@
+import os
+
+import pytest
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Configs name files relative to the repository root, as the tools do.
+os.chdir(REPO_ROOT)
+os.environ.setdefault('HF_HUB_OFFLINE', '1')
+os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
+
+
+@pytest.fixture(scope='session')
+def synthetic_root(tmp_path_factory):
+    """A small copy of the bundled two-domain synthetic set: 64 training pairs, 2 x 8 held-out images."""
+    from zerovl.datasets.synthetic import make_synthetic_dataset
+    root = tmp_path_factory.mktemp('synthetic')
+    make_synthetic_dataset(str(root), train_a=48, train_b=16, valid_images=8, captions_per_image=5)
+    return str(root)
