@@ -46,7 +46,7 @@ def prepare_distributed(cfg: Config, launcher: str) -> None:
     if launcher == 'none' or torch.cuda.is_available():
         return
     init_cpu_process_group(launcher)
-    wrapper = dict(type='MMDistributedDataParallel')
+    wrapper = dict(type='zerovl.ZeroVLDistributedDataParallel')
     wrapper.update(cfg.get('model_wrapper_cfg') or {})
     wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper

@@ -2,9 +2,10 @@ from .data_preprocessor import ImageTextDataPreprocessor
 from .dual_encoder import DualEncoder
 from .heads import LinearProjection, MLPProjection, l2_normalize
 from .losses import InfoNCELoss, Temperature
+from .mixup import CoinFlipMixup, MixDecision, block_reversal
 from .towers import HFTextTower, TimmImageTower
 
 __all__ = [
     'DualEncoder', 'ImageTextDataPreprocessor', 'LinearProjection', 'MLPProjection', 'l2_normalize',
-    'InfoNCELoss', 'Temperature', 'TimmImageTower', 'HFTextTower'
+    'InfoNCELoss', 'Temperature', 'CoinFlipMixup', 'MixDecision', 'block_reversal', 'TimmImageTower', 'HFTextTower'
 ]

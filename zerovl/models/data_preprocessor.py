@@ -31,5 +31,6 @@ class ImageTextDataPreprocessor(BaseDataPreprocessor):
     def forward(self, data: dict, training: bool = False) -> dict:
         data = self.cast_data(data)
         inputs = dict(data['inputs'])
-        inputs['images'] = (inputs['images'].float() - self.mean) / self.std
+        # In the buffers' dtype: float32 normally (autocast takes it from there), float64 in exactness tests.
+        inputs['images'] = (inputs['images'].to(self.mean.dtype) - self.mean) / self.std
         return dict(inputs=inputs, data_samples=data.get('data_samples'))

@@ -33,8 +33,13 @@ class MLPProjection(nn.Module):
         return self.norm(projected + self.dropout(self.fc(self.act(projected))))
 
 
+def full_precision(x: torch.Tensor) -> torch.Tensor:
+    """fp16/bf16 -> float32; float32 and float64 stay as they are."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
 def l2_normalize(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    """``x / (||x|| + eps)`` along the last dim, computed in float32 so that fp16/bf16 embeddings keep
+    """``x / (||x|| + eps)`` along the last dim, in at least float32 so that fp16/bf16 embeddings keep
     their precision in the similarity matrix."""
-    x = x.float()
+    x = full_precision(x)
     return x / (x.norm(dim=-1, keepdim=True) + eps)
