@@ -6,10 +6,12 @@ DataLoader worker (``worker_init_fn``: seed + rank * num_workers + worker id), w
 run repeatable; a private generator would escape that seeding. mmpretrain's ``RandomResizedCrop``
 (``type='mmpretrain.RandomResizedCrop'``) follows the same rule and is used as is.
 """
+from .auto_augment import AutoAugmentRGB
+from .caption_augment import CaptionAugment
 from .formatting import PackImageTextInputs
 from .loading import LoadImageFromFile
 from .processing import CenterCrop, ResizeImage
 from .tokenize import Tokenize, build_tokenizer
 
 __all__ = ['LoadImageFromFile', 'ResizeImage', 'CenterCrop', 'Tokenize', 'build_tokenizer',
-           'PackImageTextInputs']
+           'PackImageTextInputs', 'CaptionAugment', 'AutoAugmentRGB']
