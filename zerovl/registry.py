@@ -21,6 +21,8 @@ from mmengine.registry import OPTIMIZERS as MMENGINE_OPTIMIZERS
 from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
 from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
+from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
+from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import Registry
 
 RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, locations=['zerovl.engine'])
@@ -43,3 +45,7 @@ MODELS = Registry('model', parent=MMENGINE_MODELS, locations=['zerovl.models'])
 
 METRICS = Registry('metric', parent=MMENGINE_METRICS, locations=['zerovl.evaluation'])
 EVALUATORS = Registry('evaluator', parent=MMENGINE_EVALUATOR, locations=['zerovl.evaluation'])
+
+# No zerovl visualisers yet; the children exist so the Runner resolves MMEngine's under our scope quietly.
+VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS)
+VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS)

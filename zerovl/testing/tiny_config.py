@@ -5,7 +5,8 @@ DEMO_CONFIG = 'configs/zerovl/zerovl_demo.py'
 
 
 def point_config_at(cfg: Config, data_root: str) -> Config:
-    """Re-root every ImageTextDataset and Tokenize of ``cfg`` at ``data_root`` (a synthetic set)."""
+    """Re-root every ImageTextDataset of ``cfg`` at ``data_root`` (a synthetic set) and point every
+    tokenizer at its vocabulary."""
     for loader_key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         loader = cfg.get(loader_key)
         if not loader:
@@ -14,7 +15,7 @@ def point_config_at(cfg: Config, data_root: str) -> Config:
         for part in dataset.get('datasets', [dataset]):
             part['data_root'] = data_root
             for step in part.get('pipeline', []):
-                if step['type'] == 'Tokenize':
+                if 'tokenizer' in step:  # Tokenize, CaptionAugment
                     step['tokenizer'] = f'{data_root}/vocab.txt'
     return cfg
 
@@ -29,6 +30,8 @@ def tiny_demo_config(data_root: str, work_dir: str, config_file: str = DEMO_CONF
     for loader_key, size in (('train_dataloader', batch_size), ('val_dataloader', 2 * batch_size),
                              ('test_dataloader', 2 * batch_size)):
         cfg[loader_key].update(batch_size=size, num_workers=0, persistent_workers=False)
+    if cfg.model.get('dga'):
+        cfg.model.dga.sub_batch_size = batch_size // 2  # keep two sub-batches per step
     cfg.train_cfg.update(max_epochs=max_epochs, val_interval=max_epochs)
     cfg.param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=max_epochs,
                                 eta_min_ratio=0.1, convert_to_iter_based=True)]
