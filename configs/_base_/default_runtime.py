@@ -15,6 +15,11 @@ custom_hooks = [
     dict(type='IterationSeedHook'),
 ]
 
+# Hands each training step to the model, which may back-propagate several times per step (DGA). The
+# scope prefix is needed: the Runner looks wrappers up in MMEngine's root registry, ignoring default_scope.
+model_wrapper_cfg = dict(type='zerovl.ZeroVLDistributedDataParallel', broadcast_buffers=False,
+                         find_unused_parameters=False)
+
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),

@@ -1,5 +1,6 @@
-# The demo: ZeroVL's model and loss at toy scale, trained from scratch on the synthetic two-domain set on
-# CPU in a few minutes (make demo). Same code path as zerovl_14m.py; only sizes and the schedule differ.
+# The demo: ZeroVL's recipe at toy scale, trained from scratch on the synthetic two-domain set on CPU in a
+# few minutes (make demo): debiased sampling, coin-flipping mixup (β 0.1) and decoupled gradient
+# accumulation (batch 64 in sub-batches of 32). Same code path as zerovl_14m.py; sizes and schedule differ.
 _base_ = [
     '../_base_/datasets/synthetic.py',
     '../_base_/schedules/zerovl_20e.py',
@@ -9,16 +10,21 @@ _base_ = [
 model = dict(
     type='DualEncoder',
     embed_dim=128,
-    image_tower=dict(type='TimmImageTower', model_name='resnet18', pretrained=False),
+    # resnet10t learns these 64 px scenes faster than resnet18, at two thirds of its cost on CPU.
+    image_tower=dict(type='TimmImageTower', model_name='resnet10t', pretrained=False),
     text_tower=dict(
         type='HFTextTower',
         pretrained=False,
-        pooling='cls',
+        # From scratch a 2-layer encoder learns a mean over its tokens far faster than a [CLS] summary;
+        # zerovl_14m.py keeps ZeroVL's [CLS] pooling on pre-trained BERT.
+        pooling='mean',
         # A 2-layer BERT sized for the synthetic vocabulary (107 WordPiece entries).
         config=dict(model_type='bert', vocab_size=128, hidden_size=128, num_hidden_layers=2,
                     num_attention_heads=4, intermediate_size=256, max_position_embeddings=32)),
     projection=dict(type='LinearProjection'),
     loss=dict(type='InfoNCELoss', gather_with_grad=True, temperature=dict(init=0.05, learnable=False)),
+    mixup=dict(type='CoinFlipMixup', beta=0.1),
+    dga=dict(sub_batch_size=32),
     data_preprocessor=dict(type='ImageTextDataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3),
 )
 

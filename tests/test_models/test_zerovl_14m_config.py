@@ -1,4 +1,5 @@
-"""The full ZeroVL model (ViT-B/16 + BERT-base) builds from its config and trains on CPU."""
+"""The full ZeroVL recipe (ViT-B/16 + BERT-base, debiased sampling, mixup, DGA) builds from its config
+and trains on CPU."""
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
@@ -14,7 +15,9 @@ def test_zerovl_14m_builds_with_random_init_and_trains_two_iterations(synthetic_
     # built offline from its config (BertConfig's defaults are bert-base-uncased), a local vocabulary.
     assert cfg.model.image_tower.model_name == 'vit_base_patch16_224.augreg_in21k'
     assert cfg.model.text_tower.model_name_or_path == 'bert-base-uncased'
-    assert cfg.train_dataloader.batch_size * 8 == 1024
+    # ZeroVL's numbers on 8 GPUs: a global batch of 16,384 in DGA sub-batches of 1,024.
+    assert cfg.train_dataloader.batch_size * 8 == 16384 and cfg.model.dga.sub_batch_size * 8 == 1024
+    assert cfg.model.mixup.beta == 0.1 and cfg.train_dataloader.batch_sampler.mode == 'debias'
     cfg.model.image_tower.pretrained = False
     cfg.model.text_tower.update(pretrained=False, model_name_or_path=None, config=dict(model_type='bert'))
     point_config_at(cfg, synthetic_root)
@@ -22,6 +25,7 @@ def test_zerovl_14m_builds_with_random_init_and_trains_two_iterations(synthetic_
         dataset.name = name  # stand-ins for cc3m, sbu, cc12m
     # Synthetic images are 64 px; the pipeline still crops them to 224 as for real data.
     cfg.train_dataloader.update(batch_size=2, num_workers=0, persistent_workers=False, pin_memory=False)
+    cfg.model.dga.sub_batch_size = 1  # DGA, mixup and debiased sampling all stay on, at batch 2
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2, val_interval=10)
     cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
     cfg.test_dataloader = cfg.test_evaluator = cfg.test_cfg = None

@@ -6,20 +6,29 @@ train_names = ['synth_a', 'synth_b']
 val_names = ['synth_a', 'synth_b']
 image_size = 64
 
+# No AutoAugment here: its colour operations (Invert, Color, Solarize...) would contradict captions that
+# name colours. Caption augmentation is ZeroVL's (10 % [MASK], 2 % random token, 8 % deleted).
 train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='ResizeImage', size=image_size),
+    dict(type='CaptionAugment', tokenizer=tokenizer),
+    dict(type='Tokenize', tokenizer=tokenizer, max_length=25),
+    dict(type='PackImageTextInputs'),
+]
+test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='ResizeImage', size=image_size),
     dict(type='Tokenize', tokenizer=tokenizer, max_length=25),
     dict(type='PackImageTextInputs'),
 ]
-test_pipeline = train_pipeline
 
 train_dataloader = dict(
     batch_size=64,
     num_workers=2,
     persistent_workers=True,
-    drop_last=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
+    # Debiased sampling: every global batch from one domain, chosen with probability ∝ its size.
+    batch_sampler=dict(type='DebiasedBatchSampler', mode='debias'),
     collate_fn=dict(type='zerovl.image_text_collate'),
     dataset=dict(
         type='ConcatDataset',
