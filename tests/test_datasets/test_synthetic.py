@@ -9,10 +9,11 @@ import cv2
 import numpy as np
 import pytest
 
-from zerovl.datasets import synthetic
+from zerovl.datasets import synthetic, synthetic_scenes
 from zerovl.datasets.synthetic import (ALL_CONCEPTS, ANNO_HEADER, DOMAINS, SPECIAL_TOKENS, STAMP_NAME, Concept,
-                                       bert_tokenizer_from_vocab, domain_caption_variants, make_synthetic_dataset,
+                                       domain_caption_variants, make_synthetic_dataset,
                                        render_scene, write_jpeg)
+from zerovl.datasets.transforms.tokenize import build_tokenizer
 
 # Small enough to keep the whole module at a few seconds.
 SMALL = dict(train_a=40, train_b=20, valid_images=8, captions_per_image=5, image_size=64, seed=0)
@@ -154,11 +155,11 @@ def test_vocab_format(small_set):
 
 def test_tokenizer_never_produces_unk(small_set):
     root, _ = small_set
-    tokenizer = bert_tokenizer_from_vocab(root / 'vocab.txt')
+    tokenizer = build_tokenizer(str(root / 'vocab.txt'))
     # The written captions, plus every variant for 8 concepts that together use every attribute value, so
     # every template x synonym combination is tokenised (all 512 concepts would only repeat them, slowly).
-    covering = [Concept(shape, colour, synthetic.POSITIONS[i % 4], synthetic.SIZES[i % 2])
-                for i, (shape, colour) in enumerate(zip(synthetic.SHAPES, synthetic.COLOURS))]
+    covering = [Concept(shape, colour, synthetic_scenes.POSITIONS[i % 4], synthetic_scenes.SIZES[i % 2])
+                for i, (shape, colour) in enumerate(zip(synthetic_scenes.SHAPES, synthetic_scenes.COLOURS))]
     captions = all_captions(root) + [caption for domain in DOMAINS for concept in covering
                                      for caption in domain_caption_variants(domain, concept)]
     encoded = tokenizer(captions, add_special_tokens=False)['input_ids']
