@@ -49,7 +49,7 @@ def test_multiline_caption_and_bom_keep_true_line_numbers(tmp_path):
                         '\n'
                         'b.jpg,2,,2\n', encoding='utf-8')
     with pytest.raises(BadSampleError) as error:
-        ImageTextDataset(data_root=str(tmp_path), name='src')
+        ImageTextDataset(data_root=str(tmp_path), name='src', on_error='raise')
     assert error.value.row == 5  # the header is line 1, the quoted caption spans lines 2-3, line 4 is blank
     assert error.value.column == 'caption'
 
@@ -108,7 +108,7 @@ def test_empty_caption_names_file_row_and_column(toy_root, caption):
     write_csv(ann_file, ['image', 'image_id', 'caption', 'caption_id'],
               [['000.jpg', '1', 'a cat', '1'], ['001.jpg', '2', caption, '2']])
     with pytest.raises(BadSampleError) as error:
-        ImageTextDataset(data_root=str(toy_root), name='toy')
+        ImageTextDataset(data_root=str(toy_root), name='toy', on_error='raise')
     assert (error.value.file, error.value.row, error.value.column) == (str(ann_file), 3, 'caption')
     assert str(ann_file) in str(error.value) and 'row 3' in str(error.value) and "'caption'" in str(error.value)
 
@@ -117,4 +117,4 @@ def test_short_row_is_reported_with_its_row(toy_root):
     ann_file = toy_root / 'toy' / 'train_anno.csv'
     ann_file.write_text('image,image_id,caption,caption_id\n000.jpg,1\n', encoding='utf-8')
     with pytest.raises(BadSampleError, match='row 2'):
-        ImageTextDataset(data_root=str(toy_root), name='toy')
+        ImageTextDataset(data_root=str(toy_root), name='toy', on_error='raise')

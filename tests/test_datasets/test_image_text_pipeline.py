@@ -87,7 +87,9 @@ def test_runner_builds_the_dataloader_from_config(toy_root, vocab_file, zerovl_s
 
 def test_bad_image_in_a_worker_reports_the_row(toy_root, vocab_file, zerovl_scope):
     (toy_root / 'toy' / 'train' / '004.jpg').write_bytes(b'')
-    dataset = ImageTextDataset(data_root=str(toy_root), name='toy', pipeline=eval_pipeline(vocab_file))
+    # on_error='raise' (the evaluation default) spelled out: training datasets skip by default.
+    dataset = ImageTextDataset(data_root=str(toy_root), name='toy', pipeline=eval_pipeline(vocab_file),
+                               on_error='raise')
     loader = DataLoader(dataset, batch_size=6, num_workers=1, collate_fn=image_text_collate)
     with pytest.raises(BadSampleError) as error:
         next(iter(loader))

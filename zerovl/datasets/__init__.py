@@ -1,10 +1,11 @@
 """Datasets, transforms and collate functions; importing this package registers them."""
 from . import transforms  # noqa: F401  (registers the transforms)
 from .collate import image_text_collate
-from .errors import BadSampleError
+from .errors import BadSampleError, TooManyBadSamplesError
 from .image_text import ImageTextDataset
+from .lmdb_convert import convert_csv_to_lmdb, verify_lmdb
 from .samplers import DebiasedBatchSampler
 from .synthetic import make_synthetic_dataset
 
-__all__ = ['ImageTextDataset', 'BadSampleError', 'image_text_collate', 'make_synthetic_dataset',
-           'DebiasedBatchSampler']
+__all__ = ['ImageTextDataset', 'BadSampleError', 'TooManyBadSamplesError', 'image_text_collate',
+           'make_synthetic_dataset', 'DebiasedBatchSampler', 'convert_csv_to_lmdb', 'verify_lmdb']

@@ -49,3 +49,14 @@ class BadSampleError(ValueError):
         # Errors raised in a DataLoader worker are pickled back to the main process; the default
         # reduction would call __init__ with the message alone and lose the attributes.
         return (type(self), (self.reason, self.file, self.row, self.column, self.path))
+
+
+class TooManyBadSamplesError(RuntimeError):
+    """A dataset under ``on_error='skip'`` skipped more than its ``max_skip_ratio`` allows.
+
+    Skipping is for the stray broken file of a web crawl; when a large share of a source is bad, the
+    cause is almost always systematic (a wrong image folder, a half-copied LMDB, a CSV with shifted
+    columns) and training on the rest would silently change the data mix. The message names the
+    dataset, the counts and the first bad rows. A single-string constructor, so that torch's
+    DataLoader can re-raise it from a worker with its message.
+    """

@@ -6,6 +6,10 @@ _base_ = ['./zerovl_pipelines.py']
 data_root = 'data'
 train_names = ['cc3m', 'sbu', 'cc12m']
 val_names = ['coco', 'f30k']
+# 'files' reads {name}/{split}_anno.csv + {split}/; 'lmdb' reads {name}/{split}.lmdb written by
+# tools/data/csv_to_lmdb.py (docs/data_preparation.md). Bad inputs: training datasets skip and count
+# them (on_error='skip', max_skip_ratio=0.01 by default), evaluation ones (test_mode=True) raise.
+source = 'files'
 train_pipeline = _base_.train_pipeline
 test_pipeline = _base_.test_pipeline
 
@@ -21,7 +25,7 @@ train_dataloader = dict(
     collate_fn=dict(type='zerovl.image_text_collate'),
     dataset=dict(
         type='ConcatDataset',
-        datasets=[dict(type='ImageTextDataset', data_root=data_root, name=name, split='train',
+        datasets=[dict(type='ImageTextDataset', data_root=data_root, name=name, split='train', source=source,
                        pipeline=train_pipeline) for name in train_names]),
 )
 val_dataloader = dict(
@@ -32,7 +36,7 @@ val_dataloader = dict(
     collate_fn=dict(type='zerovl.image_text_collate'),
     dataset=dict(
         type='ConcatDataset',
-        datasets=[dict(type='ImageTextDataset', data_root=data_root, name=name, split='valid',
+        datasets=[dict(type='ImageTextDataset', data_root=data_root, name=name, split='valid', source=source,
                        pipeline=test_pipeline, test_mode=True) for name in val_names]),
 )
 val_evaluator = dict(type='RetrievalMetric')

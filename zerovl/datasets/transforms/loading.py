@@ -1,8 +1,9 @@
-"""Read an image file and decode it to an (H, W, 3) uint8 RGB array.
+"""Read an image (a file, or a value in an LMDB shard) and decode it to an (H, W, 3) uint8 RGB array.
 
-Every failure (missing file, empty file, bytes that are no image) raises ``BadSampleError`` naming the
-annotation file and row that point at the image, so a broken crawl is fixed at the source instead of
-being debugged from a worker traceback.
+Every failure (missing file or LMDB key, empty or undecodable bytes, an image too large or too
+elongated to be a training sample) raises ``BadSampleError`` naming the annotation file and row that
+point at the image, so a broken crawl is fixed at the source instead of being debugged from a worker
+traceback; the dataset's bad-input policy decides whether that stops the run or skips the sample.
 """
 from typing import Optional
 
@@ -12,18 +13,61 @@ from mmcv.transforms import BaseTransform
 
 from zerovl.registry import TRANSFORMS
 from ..errors import BadSampleError
+from ..lmdb_backend import image_key, read_value
+from .image_header import peek_size
+
+# 8192 x 8192: above any camera photo (a 50 MP frame is 8688 x 5792), below what eight workers can
+# decode at once without running out of memory (200 MB of RGB each).
+DEFAULT_MAX_PIXELS = 8192 * 8192
+# Banners and separators (1 x 4000) carry no content a caption could describe; panoramas (10:1) load.
+DEFAULT_MAX_ASPECT_RATIO = 50.0
 
 
 def decode_rgb(buffer: bytes) -> Optional[np.ndarray]:
     """Decode encoded image bytes to (H, W, 3) uint8 RGB; None when OpenCV cannot decode them."""
-    # IMREAD_COLOR always gives 3 channels of 8 bits: grey is replicated, alpha is dropped and
-    # 16-bit PNGs are scaled down, so every sample of a batch has one layout whatever its file holds.
-    # (It also applies a JPEG's EXIF orientation, which PIL, used by the original code, does not.)
+    # IMREAD_COLOR always gives 3 channels of 8 bits: grey is replicated, alpha is dropped (not
+    # blended: a transparent pixel keeps its colour, as PIL's convert('RGB') in the original code),
+    # 16-bit PNGs are scaled to 8 bits (65535 -> 255) and CMYK JPEGs converted. It also applies a
+    # JPEG's EXIF orientation, which PIL, used by the original code, does not.
     bgr = cv2.imdecode(np.frombuffer(buffer, dtype=np.uint8), cv2.IMREAD_COLOR)
     if bgr is None:
         return None
     # OpenCV decodes to BGR; the towers and the normalisation constants expect RGB.
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def size_problem(height: int, width: int, max_pixels: Optional[int],
+                 max_aspect_ratio: Optional[float]) -> Optional[str]:
+    """Why an image of this size is no training sample, or None when it is fine."""
+    if height <= 0 or width <= 0:
+        return None  # a header that defers the size (JPEG DNL): let the decoder decide
+    if max_pixels is not None and height * width > max_pixels:
+        return f'image of {height}x{width} (HxW) exceeds max_pixels={max_pixels}'
+    if max_aspect_ratio is not None and max(height, width) > max_aspect_ratio * min(height, width):
+        return f'image of {height}x{width} (HxW) exceeds max_aspect_ratio={max_aspect_ratio}'
+    return None
+
+
+def decode_checked(buffer: bytes, max_pixels: Optional[int] = DEFAULT_MAX_PIXELS,
+                   max_aspect_ratio: Optional[float] = DEFAULT_MAX_ASPECT_RATIO):
+    """(RGB image, None) for good bytes, (None, reason) for bad ones; shared by loader and verifier."""
+    # Checked before decoding: cv2.imdecode raises its own assertion on an empty buffer.
+    if len(buffer) == 0:
+        return None, 'image is empty (0 bytes)'
+    header_size = peek_size(buffer)
+    if header_size is not None:
+        # Before decoding, so a huge image (or a header claiming one) is never allocated.
+        problem = size_problem(*header_size, max_pixels, max_aspect_ratio)
+        if problem:
+            return None, problem
+    img = decode_rgb(buffer)
+    if img is None:
+        return None, f'{len(buffer)} bytes that OpenCV cannot decode as an image'
+    # Again after decoding: formats without a parsed header, and EXIF rotation, are only known now.
+    problem = size_problem(*img.shape[:2], max_pixels, max_aspect_ratio)
+    if problem:
+        return None, problem
+    return img, None
 
 
 def bad_image(results: dict, reason: str) -> BadSampleError:
@@ -34,30 +78,55 @@ def bad_image(results: dict, reason: str) -> BadSampleError:
 
 @TRANSFORMS.register_module()
 class LoadImageFromFile(BaseTransform):
-    """Load ``results['img_path']`` into ``img`` (H, W, 3 uint8 RGB), ``img_shape`` and ``ori_shape``.
+    """Load the sample's image into ``img`` (H, W, 3 uint8 RGB), ``img_shape`` and ``ori_shape``.
 
-    Shapes are (height, width), as in mmcv. Subclasses that fetch bytes elsewhere (an LMDB shard)
-    override ``read_bytes`` only.
+    The bytes come from the source the data info names: ``lmdb_path`` + ``lmdb_key`` (an LMDB
+    shard, see ``zerovl.datasets.lmdb_backend``) or ``img_path`` (a file). Shapes are (height, width),
+    as in mmcv.
+
+    Args:
+        max_pixels: larger images are bad samples (checked on the header before decoding); None
+            for no limit.
+        max_aspect_ratio: images whose long side exceeds this many short sides are bad samples;
+            None for no limit.
     """
 
+    def __init__(self, max_pixels: Optional[int] = DEFAULT_MAX_PIXELS,
+                 max_aspect_ratio: Optional[float] = DEFAULT_MAX_ASPECT_RATIO) -> None:
+        self.max_pixels = max_pixels
+        self.max_aspect_ratio = max_aspect_ratio
+
     def read_bytes(self, results: dict) -> bytes:
+        if results.get('lmdb_path'):
+            return self._read_lmdb(results)
         try:
             with open(results['img_path'], 'rb') as f:
                 return f.read()
         except FileNotFoundError:
             raise bad_image(results, 'image file not found') from None
-        except OSError as error:
-            raise bad_image(results, f'image file cannot be read ({error.strerror or error})') from None
+        except (OSError, ValueError) as error:  # ValueError: a path open() refuses (embedded NUL)
+            reason = getattr(error, 'strerror', None) or error
+            raise bad_image(results, f'image file cannot be read ({reason})') from None
+
+    def _read_lmdb(self, results: dict) -> bytes:
+        path, key = results['lmdb_path'], results['lmdb_key']
+        try:
+            value = read_value(path, image_key(key))
+        except Exception as error:  # lmdb.Error and OSError: a damaged or vanished shard
+            raise bad_image(results, f'LMDB {path} cannot be read ({error})') from None
+        if value is None:
+            raise bad_image(results, f'key {key!r} not found in LMDB {path}')
+        return value
 
     def transform(self, results: dict) -> dict:
-        buffer = self.read_bytes(results)
-        # Checked before decoding: cv2.imdecode raises its own assertion on an empty buffer.
-        if len(buffer) == 0:
-            raise bad_image(results, 'image file is empty (0 bytes)')
-        img = decode_rgb(buffer)
-        if img is None:
-            raise bad_image(results, f'{len(buffer)} bytes that OpenCV cannot decode as an image')
+        img, problem = decode_checked(self.read_bytes(results), self.max_pixels, self.max_aspect_ratio)
+        if problem:
+            raise bad_image(results, problem)
         results['img'] = img
         results['img_shape'] = img.shape[:2]
         results['ori_shape'] = img.shape[:2]
         return results
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(max_pixels={self.max_pixels}, '
+                f'max_aspect_ratio={self.max_aspect_ratio})')

@@ -1,0 +1,87 @@
+"""Convert one split of a source in ZeroVL's layout (CSV + image folder) into LMDB shards, or verify them.
+
+    # data/cc3m/train_anno.csv + data/cc3m/train/  ->  data/cc3m/train.lmdb/shard-*/
+    python tools/data/csv_to_lmdb.py data cc3m --split train --max-rows-per-shard 1000000 --max-side 512
+    python tools/data/csv_to_lmdb.py data cc3m --split train --verify-only
+
+Rerunning the same command resumes an interrupted conversion and skips finished shards. With
+--verify (or --verify-only) every image is decoded as the training loader would decode it, and the
+rows whose image is bad are listed; the exit status is 1 when there are any.
+Then train from it with ``source='lmdb'`` in the dataset config (docs/data_preparation.md).
+"""
+import argparse
+import os.path as osp
+import sys
+import time
+from pathlib import Path
+
+# Run from a checkout without installing the package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from zerovl.datasets.lmdb_convert import convert_csv_to_lmdb, verify_lmdb  # noqa: E402
+from zerovl.datasets.transforms.loading import DEFAULT_MAX_ASPECT_RATIO, DEFAULT_MAX_PIXELS  # noqa: E402
+
+MAX_PRINTED_BAD = 50
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('data_root', help='folder with one sub-folder per source')
+    parser.add_argument('name', help='the source sub-folder, e.g. cc3m')
+    parser.add_argument('--split', default='train', help="'train' or 'valid' (default: train)")
+    parser.add_argument('--ann-file', help='annotation CSV (default: {data_root}/{name}/{split}_anno.csv)')
+    parser.add_argument('--img-dir', help='image folder (default: {data_root}/{name}/{split})')
+    parser.add_argument('--out', help='LMDB folder (default: {data_root}/{name}/{split}.lmdb)')
+    parser.add_argument('--max-rows-per-shard', type=int, default=None,
+                        help='CSV rows per shard (default: all rows in one shard)')
+    parser.add_argument('--max-side', type=int, default=None,
+                        help='re-encode images whose longer side exceeds this as JPEG (quality 95), '
+                             'aspect ratio kept; smaller images are stored as they are')
+    parser.add_argument('--verify', action='store_true', help='after converting, decode every image')
+    parser.add_argument('--verify-only', action='store_true', help='only verify an existing LMDB')
+    parser.add_argument('--max-pixels', type=int, default=DEFAULT_MAX_PIXELS,
+                        help='verification: larger images are reported as bad (the loader default)')
+    parser.add_argument('--max-aspect-ratio', type=float, default=DEFAULT_MAX_ASPECT_RATIO,
+                        help='verification: more elongated images are reported as bad (the loader default)')
+    parser.add_argument('--no-progress', action='store_true', help='no progress bars')
+    return parser.parse_args(argv)
+
+
+def convert(args, out: str) -> None:
+    base = osp.join(args.data_root, args.name)
+    ann_file = args.ann_file or osp.join(base, f'{args.split}_anno.csv')
+    img_dir = args.img_dir or osp.join(base, args.split)
+    start = time.perf_counter()
+    summary = convert_csv_to_lmdb(ann_file, img_dir, out, max_rows_per_shard=args.max_rows_per_shard,
+                                  max_side=args.max_side, progress=not args.no_progress)
+    print(f'{summary.lmdb_path}: {summary.rows} rows in {summary.shards} shard(s) '
+          f'({summary.shards_skipped} already complete) in {time.perf_counter() - start:.1f} s; '
+          f'images written {summary.images_written}, already present {summary.images_present}, '
+          f'resized {summary.images_resized}, missing {len(summary.missing_images)}')
+    for name in summary.missing_images[:MAX_PRINTED_BAD]:
+        print(f'  missing image file: {osp.join(img_dir, name)}')
+
+
+def verify(args, out: str) -> int:
+    report = verify_lmdb(out, max_pixels=args.max_pixels, max_aspect_ratio=args.max_aspect_ratio,
+                         progress=not args.no_progress)
+    print(f'{report.lmdb_path}: verified {report.rows} rows, {report.images} images; {len(report.bad)} bad rows')
+    for line, key, reason in report.bad[:MAX_PRINTED_BAD]:
+        print(f'  row {line}, key {key!r}: {reason}')
+    if len(report.bad) > MAX_PRINTED_BAD:
+        print(f'  ... and {len(report.bad) - MAX_PRINTED_BAD} more')
+    return 1 if report.bad else 0
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    out = args.out or osp.join(args.data_root, args.name, f'{args.split}.lmdb')
+    if not args.verify_only:
+        convert(args, out)
+    if args.verify or args.verify_only:
+        return verify(args, out)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

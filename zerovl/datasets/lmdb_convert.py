@@ -1,0 +1,280 @@
+"""Convert a split in the original layout (CSV + image folder) into LMDB shards, and verify them.
+
+Safe to rerun: a shard whose rows and options match the request is resumed (images already written
+are not read again) or, when marked complete, skipped; a shard written from other rows or options is
+cleared and rewritten. An interrupted run (Ctrl-C, a killed job) therefore resumes where its last
+commit ended. The map size starts from the sizes of the image files and doubles whenever LMDB says
+it is full, so no size has to be guessed.
+"""
+import json
+import os
+import os.path as osp
+import shutil
+from dataclasses import dataclass, field
+from typing import Dict, Iterator, List, Optional, Tuple
+
+import cv2
+import lmdb
+from tqdm import tqdm
+
+from .annotation_csv import REQUIRED_COLUMNS, AnnotationRow, check_row, read_annotation_rows
+from .lmdb_backend import (FORMAT_VERSION, META_KEY, ROWS_KEY, encode_rows, forget_cached_env, image_key,
+                           list_shards, load_shards, open_readonly, shard_path)
+from .transforms.loading import DEFAULT_MAX_ASPECT_RATIO, DEFAULT_MAX_PIXELS, decode_checked, decode_rgb
+
+REENCODE_JPEG_QUALITY = 95
+# Commit after this many bytes of images: a crash loses at most this much work, and a transaction
+# stays far below memory limits.
+COMMIT_BYTES = 64 << 20
+# Missing images listed in a shard's meta (all are counted).
+MAX_LISTED_MISSING = 100
+
+
+@dataclass
+class ConversionSummary:
+    lmdb_path: str
+    shards: int = 0
+    shards_skipped: int = 0  # already complete
+    rows: int = 0
+    images_written: int = 0
+    images_present: int = 0  # found in the shard from an earlier, interrupted run
+    images_resized: int = 0
+    missing_images: List[str] = field(default_factory=list)
+
+
+def convert_csv_to_lmdb(ann_file: str, img_dir: str, lmdb_path: str, *,
+                        max_rows_per_shard: Optional[int] = None, max_side: Optional[int] = None,
+                        progress: bool = True) -> ConversionSummary:
+    """Write ``ann_file``'s rows and the images they name under ``lmdb_path`` (see lmdb_backend)."""
+    if max_rows_per_shard is not None and max_rows_per_shard < 1:
+        raise ValueError(f'max_rows_per_shard must be at least 1, got {max_rows_per_shard}')
+    if max_side is not None and max_side < 1:
+        raise ValueError(f'max_side must be at least 1, got {max_side}')
+    if not osp.isdir(img_dir):
+        raise FileNotFoundError(f'image directory not found: {osp.abspath(img_dir)}')
+    rows = list(read_annotation_rows(ann_file))  # a missing required column raises here, naming it
+    chunks = _split(rows, max_rows_per_shard)
+    os.makedirs(lmdb_path, exist_ok=True)
+    _remove_stale_shards(lmdb_path, len(chunks))
+    summary = ConversionSummary(lmdb_path=osp.abspath(lmdb_path), shards=len(chunks), rows=len(rows))
+    first_row = 0
+    for index, chunk in enumerate(chunks):
+        meta = dict(format_version=FORMAT_VERSION, complete=False, shard=index, num_shards=len(chunks),
+                    columns=list(REQUIRED_COLUMNS), num_rows=len(chunk), first_row=first_row,
+                    source_csv=osp.abspath(ann_file), max_side=max_side)
+        _convert_shard(shard_path(lmdb_path, index), chunk, meta, img_dir, summary, progress)
+        first_row += len(chunk)
+    return summary
+
+
+def _split(rows: List[AnnotationRow], max_rows: Optional[int]) -> List[List[AnnotationRow]]:
+    if not max_rows or len(rows) <= max_rows:
+        return [rows]  # also one (empty) shard for a CSV without rows
+    return [rows[start:start + max_rows] for start in range(0, len(rows), max_rows)]
+
+
+def _remove_stale_shards(lmdb_path: str, count: int) -> None:
+    # Shards beyond the new count come from a run with a smaller --max-rows-per-shard; left in place
+    # they would be read as part of this split.
+    for path in list_shards(lmdb_path)[count:]:
+        shutil.rmtree(path)
+
+
+def _image_names(rows: List[AnnotationRow]) -> List[str]:
+    """Distinct image names of the usable rows, in first-use order (several captions share an image).
+
+    A row the dataset will drop anyway (empty caption, mis-encoded name...) needs no image; it is
+    still stored in the rows, so that the dataset reports it exactly as it would from the CSV.
+    """
+    names = (row.record['image'] for row in rows if check_row('', row) is None)
+    return list(dict.fromkeys(names))
+
+
+def _convert_shard(path: str, rows: List[AnnotationRow], meta: dict, img_dir: str,
+                   summary: ConversionSummary, progress: bool) -> None:
+    names = _image_names(rows)
+    rows_blob = encode_rows(rows)
+    # LMDB forbids opening one environment twice in a process: drop this process's read-only handle
+    # (a dataset read the shard earlier, e.g. in a test) before opening it for writing.
+    forget_cached_env(path)
+    env = lmdb.open(path, map_size=_initial_map_size(img_dir, names, len(rows_blob)), subdir=True,
+                    readahead=False, meminit=False)
+    try:
+        if _resume_or_clear(env, path, rows_blob, meta):
+            summary.shards_skipped += 1
+            return
+        _put_all(env, [(ROWS_KEY, rows_blob), (META_KEY, _json(meta))])
+        missing = _write_images(env, path, names, img_dir, meta, summary, progress)
+        meta.update(complete=True, images=len(names) - len(missing),
+                    missing_images=missing[:MAX_LISTED_MISSING], num_missing_images=len(missing))
+        # Written last: a shard is only marked complete once every image it names has been tried.
+        _put_all(env, [(META_KEY, _json(meta))])
+        env.sync()
+    finally:
+        env.close()
+
+
+def _initial_map_size(img_dir: str, names: List[str], rows_bytes: int) -> int:
+    total = rows_bytes
+    for name in names:
+        try:
+            total += os.path.getsize(osp.join(img_dir, name))
+        except (OSError, ValueError):
+            pass  # missing: reported when the image is read
+    # B-tree pages and per-key overhead; the map grows on demand anyway. Map size is virtual address
+    # space, not disk: the file only grows as data is written.
+    return int(total * 1.2) + (64 << 20)
+
+
+def _json(value) -> bytes:
+    return json.dumps(value, separators=(',', ':')).encode('utf-8')
+
+
+def _resume_or_clear(env: lmdb.Environment, path: str, rows_blob: bytes, meta: dict) -> bool:
+    """True when the shard is done for exactly these rows and options; clear it if it is another's."""
+    with env.begin() as txn:
+        old_meta, old_rows = txn.get(META_KEY), txn.get(ROWS_KEY)
+    if old_meta is None:
+        return False
+    old = json.loads(old_meta)
+    same = (old_rows == rows_blob and
+            all(old.get(key) == meta[key] for key in ('format_version', 'shard', 'num_shards', 'max_side')))
+    if same:
+        # A complete shard that lacked some image files is resumed, not skipped: the files may have
+        # been restored since, and only those are tried again (present keys are never re-read).
+        return bool(old.get('complete')) and not old.get('num_missing_images')
+    # Written from other rows or options: its images may be resized differently or belong to
+    # another CSV, so nothing in it can be trusted.
+    print(f'{path}: written from other rows or options, rewriting it')
+    with env.begin(write=True) as txn:
+        txn.drop(env.open_db(txn=txn), delete=False)
+    return False
+
+
+def _write_images(env: lmdb.Environment, path: str, names: List[str], img_dir: str, meta: dict,
+                  summary: ConversionSummary, progress: bool) -> List[str]:
+    """Write every image not yet in the shard, committing in batches; returns the missing names."""
+    missing, batch, batch_bytes = [], [], 0
+    bar = tqdm(names, desc=f'{osp.basename(path)} ({meta["shard"] + 1}/{meta["num_shards"]})',
+               unit='img', disable=not progress, dynamic_ncols=True)
+    for name in bar:
+        key = image_key(name)
+        if _has_key(env, key):
+            summary.images_present += 1
+            continue
+        value = _read_image(osp.join(img_dir, name), meta['max_side'], summary)
+        if value is None:
+            missing.append(name)
+            continue
+        batch.append((key, value))
+        batch_bytes += len(value)
+        if batch_bytes >= COMMIT_BYTES:
+            _put_all(env, batch)
+            summary.images_written += len(batch)
+            batch, batch_bytes = [], 0
+    _put_all(env, batch)
+    summary.images_written += len(batch)
+    summary.missing_images.extend(missing)
+    return missing
+
+
+def _has_key(env: lmdb.Environment, key: bytes) -> bool:
+    with env.begin() as txn:
+        return txn.get(key) is not None
+
+
+def _read_image(path: str, max_side: Optional[int], summary: ConversionSummary) -> Optional[bytes]:
+    """The bytes to store for an image file: as is, or shrunk to ``max_side``; None when missing."""
+    try:
+        with open(path, 'rb') as f:
+            data = f.read()
+    except (OSError, ValueError):  # ValueError: a name open() refuses (embedded NUL)
+        return None
+    if max_side is not None:
+        shrunk = shrink_to_max_side(data, max_side)
+        if shrunk is not None:
+            summary.images_resized += 1
+            return shrunk
+    # Undecodable bytes are stored as they are: the dataset reports them with their row, exactly
+    # as it would for the file, and --verify lists them.
+    return data
+
+
+def shrink_to_max_side(data: bytes, max_side: int) -> Optional[bytes]:
+    """JPEG (quality 95) of the image with its longer side at ``max_side``, aspect ratio kept; None
+    when the image is already small enough or cannot be decoded."""
+    img = decode_rgb(data) if len(data) else None
+    if img is None or max(img.shape[:2]) <= max_side:
+        return None
+    height, width = img.shape[:2]
+    scale = max_side / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    # INTER_AREA: the antialiased choice for shrinking.
+    small = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+    ok, encoded = cv2.imencode('.jpg', cv2.cvtColor(small, cv2.COLOR_RGB2BGR),
+                               [cv2.IMWRITE_JPEG_QUALITY, REENCODE_JPEG_QUALITY])
+    return encoded.tobytes() if ok else None
+
+
+def _put_all(env: lmdb.Environment, items: List[Tuple[bytes, bytes]]) -> None:
+    """Write ``items`` in one transaction, doubling the map size whenever LMDB runs out of it."""
+    if not items:
+        return
+    while True:
+        try:
+            with env.begin(write=True) as txn:
+                for key, value in items:
+                    txn.put(key, value)
+            return
+        except lmdb.MapFullError:
+            # The transaction was aborted as a whole, so retrying it after growing writes nothing twice.
+            env.set_mapsize(env.info()['map_size'] * 2)
+
+
+# ------------------------------------------------------------------------------------------------ verify
+
+@dataclass
+class VerifyReport:
+    lmdb_path: str
+    rows: int = 0
+    images: int = 0
+    bad: List[Tuple[int, str, str]] = field(default_factory=list)  # (CSV line, image key, reason)
+
+
+def verify_lmdb(lmdb_path: str, *, max_pixels: Optional[int] = DEFAULT_MAX_PIXELS,
+                max_aspect_ratio: Optional[float] = DEFAULT_MAX_ASPECT_RATIO,
+                progress: bool = True) -> VerifyReport:
+    """Decode every image the rows name, as the loader would, and list the rows whose image is bad."""
+    report = VerifyReport(lmdb_path=osp.abspath(lmdb_path))
+    for path, _, rows in load_shards(lmdb_path):  # also checks every shard is complete
+        report.rows += len(rows)
+        reasons: Dict[str, Optional[str]] = {}  # one decode per image, however many captions it has
+        env = open_readonly(path)
+        try:
+            with env.begin(buffers=False) as txn:
+                for line, name in tqdm(list(_named_images(rows)), desc=f'verify {osp.basename(path)}',
+                                       unit='row', disable=not progress, dynamic_ncols=True):
+                    if name not in reasons:
+                        reasons[name] = _image_problem(txn.get(image_key(name)), path, max_pixels,
+                                                       max_aspect_ratio)
+                    if reasons[name]:
+                        report.bad.append((line, name, reasons[name]))
+        finally:
+            env.close()
+        report.images += len(reasons)
+    return report
+
+
+def _named_images(rows: List[AnnotationRow]) -> Iterator[Tuple[int, str]]:
+    """(line, image) of the rows the dataset would keep: only their images are ever loaded."""
+    for row in rows:
+        if check_row('', row) is None:
+            yield row.line, row.record['image']
+
+
+def _image_problem(value: Optional[bytes], path: str, max_pixels, max_aspect_ratio) -> Optional[str]:
+    if value is None:
+        return f'key not found in {path} (image file missing at conversion)'
+    _, problem = decode_checked(value, max_pixels, max_aspect_ratio)
+    return problem
+
