@@ -1,6 +1,9 @@
 # The demo: ZeroVL's recipe at toy scale, trained from scratch on the synthetic two-domain set on CPU in a
-# few minutes (make demo): debiased sampling, coin-flipping mixup (β 0.1) and decoupled gradient
-# accumulation (batch 64 in sub-batches of 32). Same code path as zerovl_14m.py; sizes and schedule differ.
+# few minutes (make demo): coin-flipping mixup (β 0.1), decoupled gradient accumulation (batch 64 in
+# sub-batches of 32) and caption augmentation. Same code path as zerovl_14m.py; sizes and schedule differ.
+# Sampling is shuffled here, not debiased: the CPU-sized tower uses BatchNorm, and single-domain batches
+# make BatchNorm's running statistics wrong at evaluation (measured: docs/methods/debiased_sampling.md).
+# ZeroVL's ViT has LayerNorm; set batch_sampler.mode='debias' with a LayerNorm tower.
 _base_ = [
     '../_base_/datasets/synthetic.py',
     '../_base_/schedules/zerovl_20e.py',
@@ -37,5 +40,6 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', eta_min_ratio=0.1, by_epoch=True, begin=warmup_epochs, end=max_epochs,
          convert_to_iter_based=True),
 ]
+train_dataloader = dict(batch_sampler=dict(mode='shuffle'))
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=max_epochs))

@@ -12,8 +12,11 @@ from zerovl.testing import find_free_port, tiny_demo_config
 REPO = os.getcwd()  # tests/conftest.py moved here
 
 
-def tiny_config_file(synthetic_root, work_dir, **kwargs) -> str:
+def tiny_config_file(synthetic_root, work_dir, batch_sampler_mode=None, **kwargs) -> str:
     cfg = tiny_demo_config(synthetic_root, work_dir, **kwargs)
+    if batch_sampler_mode:
+        cfg.train_dataloader.batch_sampler.mode = batch_sampler_mode
+    assert cfg.model.mixup and cfg.model.dga
     path = osp.join(work_dir, 'tiny_demo.py')
     os.makedirs(work_dir, exist_ok=True)
     cfg.dump(path)
@@ -43,8 +46,9 @@ def test_train_then_test_with_amp_prints_table_and_writes_json(synthetic_root, t
 
 
 def test_dist_train_with_two_cpu_processes(synthetic_root, tmp_path):
+    """ZeroVL's three methods together on two ranks: debiased sampling, mixup and DGA (2 sub-batches)."""
     work_dir = str(tmp_path / 'work')
-    config = tiny_config_file(synthetic_root, work_dir)
+    config = tiny_config_file(synthetic_root, work_dir, batch_sampler_mode='debias')
     output = run(['bash', 'tools/dist_train.sh', config, '2', '--work-dir', work_dir],
                  PYTHON=sys.executable, PORT=str(find_free_port()))
     assert 'Epoch(train) [1]' in output
