@@ -4,13 +4,13 @@ import json
 import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
 from zerovl.engine import prepare_distributed
 from zerovl.evaluation import format_metrics_table
-from zerovl.utils import register_all_modules
+from zerovl.utils import load_config, register_all_modules
 
 
 def parse_args(argv=None):
@@ -33,11 +33,7 @@ def main(argv=None):
     if args.trust_checkpoint:
         os.environ['ZEROVL_TRUST_CHECKPOINTS'] = '1'
     register_all_modules()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
-        'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args.config, args.cfg_options, args.work_dir)
     cfg.load_from = args.checkpoint
     cfg.resume = False
     prepare_distributed(cfg, args.launcher)

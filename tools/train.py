@@ -1,13 +1,12 @@
 """Train a zerovl model from a config: python tools/train.py CONFIG [options]."""
 import argparse
 import os
-import os.path as osp
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from zerovl.engine import prepare_distributed
-from zerovl.utils import register_all_modules
+from zerovl.utils import load_config, register_all_modules
 
 
 def parse_args(argv=None):
@@ -29,11 +28,7 @@ def parse_args(argv=None):
 
 
 def build_config(args) -> Config:
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
-        'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args.config, args.cfg_options, args.work_dir)
     if args.amp:
         cfg.optim_wrapper.type = 'DeviceAmpOptimWrapper'
     if args.resume == 'auto':

@@ -6,13 +6,13 @@ from torch import nn
 from transformers import AutoConfig, AutoModel
 
 from zerovl.registry import MODELS
-from .freezing import freeze_module
+from .freezing import FreezableTower
 
 POOLINGS = ('cls', 'mean')
 
 
 @MODELS.register_module()
-class HFTextTower(nn.Module):
+class HFTextTower(FreezableTower):
     """Wraps a ``transformers`` encoder (BERT, RoBERTa, MiniLM, ...).
 
     Args:
@@ -42,17 +42,10 @@ class HFTextTower(nn.Module):
         if getattr(self.model, 'pooler', None) is not None:
             self.model.pooler = None
         self.out_dim = self.model.config.hidden_size
-        self.frozen = freeze
         if grad_checkpointing:
             self.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=dict(use_reentrant=False))
         if freeze:
-            freeze_module(self.model)
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        if self.frozen:
-            self.model.eval()
-        return self
+            self.freeze()
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         hidden = self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state

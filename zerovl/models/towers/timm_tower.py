@@ -3,14 +3,13 @@ from typing import Optional
 
 import timm
 import torch
-from torch import nn
 
 from zerovl.registry import MODELS
-from .freezing import freeze_module
+from .freezing import FreezableTower
 
 
 @MODELS.register_module()
-class TimmImageTower(nn.Module):
+class TimmImageTower(FreezableTower):
     """Wraps ``timm.create_model(model_name, num_classes=0)``: the classifier is dropped and the output
     is the pooled feature (the CLS token for ViTs, global average pooling for CNNs).
 
@@ -40,17 +39,10 @@ class TimmImageTower(nn.Module):
             **model_kwargs)
         # ``head_hidden_size`` is the pooled width when a model has a pre-logits layer (timm >= 1.0).
         self.out_dim = getattr(self.model, 'head_hidden_size', None) or self.model.num_features
-        self.frozen = freeze
         if grad_checkpointing:
             self.model.set_grad_checkpointing(True)
         if freeze:
-            freeze_module(self.model)
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        if self.frozen:
-            self.model.eval()
-        return self
+            self.freeze()
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.model(images)
