@@ -5,7 +5,9 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3, save_last=True),
+    # Atomic saves (temporary file + rename, then the last_checkpoint pointer, then pruning); keeps the
+    # last 3. For mid-epoch checkpoints: checkpoint=dict(by_epoch=False, interval=N) (docs/training.md).
+    checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3, save_last=True),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
 # MessageHubStateHook keeps checkpoints free of pickled objects so that they load with torch.load(weights_only=True).
@@ -13,6 +15,8 @@ custom_hooks = [
     dict(type='MessageHubStateHook'),
     # Per-iteration reseeding: resumed runs repeat the uninterrupted run's dropout masks exactly.
     dict(type='IterationSeedHook'),
+    # The train sampler's position in checkpoints: ResumableEpochBasedTrainLoop resumes mid-epoch from it.
+    dict(type='SamplerStateHook'),
 ]
 
 # Hands each training step to the model, which may back-propagate several times per step (DGA). The
