@@ -1,4 +1,6 @@
 import os
+import shutil
+import tempfile
 
 import pytest
 
@@ -10,9 +12,14 @@ os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
 
 
 @pytest.fixture(scope='session')
-def synthetic_root(tmp_path_factory):
-    """A small copy of the bundled two-domain synthetic set: 64 training pairs, 2 x 8 held-out images."""
+def synthetic_root():
+    """A small copy of the bundled two-domain synthetic set: 64 training pairs, 2 x 8 held-out images.
+
+    It lives at a short path on purpose: MMEngine formats the whole config with yapf at start-up and at
+    every checkpoint, and yapf slows down by an order of magnitude on pytest's long temporary paths.
+    """
     from zerovl.datasets.synthetic import make_synthetic_dataset
-    root = tmp_path_factory.mktemp('synthetic')
-    make_synthetic_dataset(str(root), train_a=48, train_b=16, valid_images=8, captions_per_image=5)
-    return str(root)
+    root = tempfile.mkdtemp(prefix='zv')
+    make_synthetic_dataset(root, train_a=48, train_b=16, valid_images=8, captions_per_image=5)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
