@@ -4,7 +4,6 @@ import os
 import os.path as osp
 
 import pytest
-import torch
 from mmengine.fileio import LocalBackend
 from mmengine.runner import Runner
 
@@ -14,13 +13,7 @@ from zerovl.utils import register_all_modules
 from zerovl.utils.atomic_file import write_text_atomically
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The tiny models gain little from a second thread, and on a busy machine two threads per run thrash."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 class DiedWhileSaving(BaseException):

@@ -26,13 +26,7 @@ KILLED_AT = 3  # mid-epoch: after batch 3 of 4 of the first epoch; the resumed r
 INTERVAL, KEEP = 3, 2  # iteration checkpoints at 3, 6 and the last (8); the 2 newest are kept
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The tiny models gain little from a second thread, and on a busy machine two threads per run thrash."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def resumable_config(data_root: str, work_dir: str, kill_at: int = None):
