@@ -9,6 +9,7 @@ from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
 from zerovl.engine import prepare_distributed
+from zerovl.engine.checkpoint import TRUST_ENV
 from zerovl.evaluation import format_metrics_table
 from zerovl.utils import load_config, register_all_modules
 
@@ -31,7 +32,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     if args.trust_checkpoint:
-        os.environ['ZEROVL_TRUST_CHECKPOINTS'] = '1'
+        os.environ[TRUST_ENV] = '1'
     register_all_modules()
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
     cfg.load_from = args.checkpoint

@@ -6,6 +6,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from zerovl.engine import prepare_distributed
+from zerovl.engine.checkpoint import TRUST_ENV
 from zerovl.utils import load_config, register_all_modules
 
 
@@ -42,7 +43,7 @@ def build_config(args) -> Config:
 def main(argv=None):
     args = parse_args(argv)
     if args.trust_checkpoint:
-        os.environ['ZEROVL_TRUST_CHECKPOINTS'] = '1'
+        os.environ[TRUST_ENV] = '1'
     register_all_modules()
     runner = Runner.from_cfg(build_config(args))
     runner.train()
