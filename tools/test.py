@@ -10,6 +10,7 @@ from mmengine.runner import Runner
 
 from zerovl.engine import prepare_distributed
 from zerovl.engine.checkpoint import TRUST_ENV
+from zerovl.engine.hooks import EvalProgressHook
 from zerovl.evaluation import format_metrics_table
 from zerovl.utils import load_config, register_all_modules
 
@@ -22,11 +23,28 @@ def parse_args(argv=None):
     parser.add_argument('--out', help='write the metrics to this JSON file')
     parser.add_argument('--trust-checkpoint', action='store_true',
                         help='load the checkpoint with full pickle (only for files you trust)')
+    parser.add_argument('--no-progress', action='store_true',
+                        help='no progress display during evaluation (EvalProgressHook)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', '0')
     return args
+
+
+def is_progress_hook(hook) -> bool:
+    if isinstance(hook, EvalProgressHook):
+        return True
+    # A config entry, named plainly or with its scope ('zerovl.EvalProgressHook').
+    return isinstance(hook, dict) and str(hook.get('type', '')).split('.')[-1] == 'EvalProgressHook'
+
+
+def add_progress_hook(cfg) -> None:
+    """Append ``EvalProgressHook`` to ``cfg.custom_hooks`` unless the config already has one."""
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(is_progress_hook(hook) for hook in hooks):
+        hooks.append(dict(type='EvalProgressHook'))
+    cfg.custom_hooks = hooks
 
 
 def main(argv=None):
@@ -37,6 +55,8 @@ def main(argv=None):
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
     cfg.load_from = args.checkpoint
     cfg.resume = False
+    if not args.no_progress:
+        add_progress_hook(cfg)
     prepare_distributed(cfg, args.launcher)
     metrics = Runner.from_cfg(cfg).test()
     if is_main_process():

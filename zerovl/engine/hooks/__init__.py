@@ -1,7 +1,8 @@
 from .atomic_checkpoint_hook import AtomicCheckpointHook
+from .eval_progress_hook import EvalProgressHook
 from .iteration_seed_hook import IterationSeedHook, iteration_seed
 from .message_hub_state_hook import MessageHubStateHook
 from .sampler_state_hook import SamplerStateHook
 
-__all__ = ['AtomicCheckpointHook', 'IterationSeedHook', 'MessageHubStateHook', 'SamplerStateHook',
-           'iteration_seed']
+__all__ = ['AtomicCheckpointHook', 'EvalProgressHook', 'IterationSeedHook', 'MessageHubStateHook',
+           'SamplerStateHook', 'iteration_seed']
