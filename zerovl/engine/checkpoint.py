@@ -60,7 +60,7 @@ def safe_load(filename: str, map_location=None):
             'once into a plain state dict.') from err
 
 
-def _load_local(filename: str, map_location=None):
+def load_from_local(filename: str, map_location=None):
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint {filename} does not exist')
@@ -70,4 +70,4 @@ def _load_local(filename: str, map_location=None):
 def register_safe_loader() -> None:
     """Make every local-path checkpoint load in MMEngine (``load_from``, ``resume``, ``load_checkpoint``)
     go through :func:`safe_load`. The empty prefix is MMEngine's scheme for local paths."""
-    CheckpointLoader.register_scheme(prefixes='', loader=_load_local, force=True)
+    CheckpointLoader.register_scheme(prefixes='', loader=load_from_local, force=True)
