@@ -406,3 +406,21 @@ def test_distributed_shards_are_padded_and_untruncated_results_differ(distribute
     untruncated = RetrievalMetric()
     untruncated.process(None, [dataset[i] for i in all_indices])
     assert untruncated.compute_metrics(untruncated.results) != _single_process_result(dataset)
+
+
+NOISY_CASES = dict(CASES, gaussian=lambda: gaussian_case(num_images=40, noise=4.0, seed=3))
+
+
+@pytest.mark.parametrize('case', sorted(NOISY_CASES))
+@pytest.mark.parametrize('chunk_size', [1, 13, 10_000])
+def test_one_pass_scan_equals_full_ranks_capped_at_ten(case, chunk_size):
+    # retrieval_metrics scans once and keeps only each image's 10 best foreign captions; its I→T ranks
+    # must be the full ranks wherever they are below 10 (all that R@1/5/10 read), and 10 otherwise.
+    from zerovl.evaluation.retrieval import _prepare, _scan_captions
+    images, texts, text_to_image = NOISY_CASES[case]()
+    prepared = _prepare(images, texts, text_to_image, chunk_size)
+    i2t, t2i = _scan_captions(*prepared, chunk_size, top_k=10)
+    full_i2t = image_to_text_ranks(images, texts, text_to_image)
+    assert (full_i2t >= 10).any() and (full_i2t < 10).any()  # both sides of the cap are exercised
+    assert i2t.tolist() == full_i2t.clamp(max=10).tolist()
+    assert t2i.tolist() == text_to_image_ranks(images, texts, text_to_image).tolist()
