@@ -18,7 +18,6 @@ repeated, and the median is reported, so that every ratio compares runs made sid
 import argparse
 import os
 import os.path as osp
-import platform
 import statistics
 import sys
 import tempfile
@@ -39,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import zerovl.datasets  # noqa: E402,F401  (registers the transforms)
 from zerovl.datasets import ImageTextDataset, convert_csv_to_lmdb  # noqa: E402
+from zerovl.utils.benchmarking import describe_machine  # noqa: E402
 
 PATHS = ('lmdb+cv2', 'files+cv2', 'files+PIL')
 BASELINE = 'files+PIL'
@@ -194,14 +194,7 @@ def markdown_table(rows: List[dict]) -> str:
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open('/proc/cpuinfo') as f:
-            cpu = next(line.split(':', 1)[1].strip() for line in f if line.startswith('model name'))
-    except (OSError, StopIteration):
-        pass
-    return (f'{os.cpu_count()} CPU cores ({cpu}); Python {platform.python_version()}, torch {torch.__version__}, '
-            f'OpenCV {cv2.__version__}, Pillow {PIL.__version__}, lmdb {lmdb.__version__}, numpy {np.__version__}')
+    return describe_machine({'OpenCV': cv2.__version__, 'Pillow': PIL.__version__, 'lmdb': lmdb.__version__})
 
 
 def single_threaded_main_process() -> None:

@@ -1,0 +1,47 @@
+"""benchmark_retrieval.py runs end to end at a tiny size, and its three methods agree on the recalls."""
+import importlib.util
+from pathlib import Path
+
+import torch
+
+from zerovl.utils.benchmarking import peak_rss_tracker
+
+SCRIPT = Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools' / 'benchmark_retrieval.py'
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location('benchmark_retrieval', SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_method_runs_and_the_exact_ones_agree(tmp_path):
+    bench = load_script()
+    out = tmp_path / 'report.md'
+    rows = bench.main(['--sizes', '300x1500', '--dim', '32', '--chunk-size', '256', '--threads', '1',
+                       '--noise', '2', '--markdown-out', str(out)])
+    by_method = {row['method']: row for row in rows}
+    assert sorted(by_method) == ['argsort', 'matmul', 'zerovl']
+    assert all(row['seconds'] > 0 for row in rows)
+    # Mid-range recall: a trivial (perfect or hopeless) case would not exercise the ranking.
+    assert 50 < by_method['zerovl']['metrics']['rsum'] < 550
+    assert by_method['argsort']['metrics'] == by_method['zerovl']['metrics']
+    report = out.read_text()
+    assert report.count('| 300x1500 |') == 3 and '| yes |' in report
+
+
+def test_argsort_beyond_its_memory_limit_is_reported_not_run():
+    rows = load_script().main(['--sizes', '100x500', '--dim', '8', '--methods', 'argsort',
+                               '--argsort-max-gib', '0.0001'])
+    assert rows == [dict(method='argsort', size='100x500', skipped=rows[0]['skipped'])]
+    assert 'GiB' in rows[0]['skipped']
+
+
+def test_peak_rss_tracker_sees_a_temporary_allocation_but_not_earlier_ones():
+    before = torch.ones(64 * 2 ** 20 // 4)  # 64 MiB touched before the block: not counted
+    with peak_rss_tracker() as peak:
+        temporary = torch.ones(128 * 2 ** 20 // 4)  # 128 MiB touched inside, then freed
+        del temporary
+    assert 100 * 2 ** 20 < peak.bytes < 170 * 2 ** 20
+    del before

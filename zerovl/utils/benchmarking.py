@@ -1,0 +1,70 @@
+"""What benchmarks under tools/analysis_tools/ share: a description of the machine and peak memory."""
+import os
+import platform
+import resource
+from contextlib import contextmanager
+from typing import Dict, Iterator, Optional
+
+import numpy as np
+import torch
+
+
+def cpu_model() -> str:
+    try:
+        with open('/proc/cpuinfo') as f:
+            return next(line.split(':', 1)[1].strip() for line in f if line.startswith('model name'))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
+def describe_machine(extra_versions: Optional[Dict[str, str]] = None) -> str:
+    """One line for a benchmark table: cores, CPU (or GPU), Python, torch, numpy and ``extra_versions``."""
+    parts = [f'{os.cpu_count()} CPU cores ({cpu_model()})']
+    if torch.cuda.is_available():
+        parts.append(f'GPU {torch.cuda.get_device_name()}')
+    versions = dict(Python=platform.python_version(), torch=torch.__version__, numpy=np.__version__)
+    versions.update(extra_versions or {})
+    return '; '.join(parts) + '; ' + ', '.join(f'{name} {version}' for name, version in versions.items())
+
+
+def _status_kib(field: str) -> Optional[int]:
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith(field + ':'):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _reset_peak_rss() -> bool:
+    # Writing 5 to clear_refs resets the peak resident set (VmHWM) to the current one (Linux >= 4.0).
+    try:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')
+        return True
+    except OSError:
+        return False
+
+
+class PeakMemory:
+    bytes: int = 0
+
+
+@contextmanager
+def peak_rss_tracker() -> Iterator[PeakMemory]:
+    """Peak resident memory of this process inside the block, above the resident memory at its start.
+
+    On Linux the kernel's high-water mark is reset on entry, so memory used before the block (building
+    inputs) does not count. Elsewhere it falls back to ``ru_maxrss``, which only ever grows: then the
+    result is an upper bound over the process's life so far, minus the memory at entry.
+    """
+    peak = PeakMemory()
+    exact = _reset_peak_rss() and _status_kib('VmHWM') is not None
+    start_kib = _status_kib('VmRSS') if exact else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    try:
+        yield peak
+    finally:
+        end_kib = _status_kib('VmHWM') if exact else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        peak.bytes = max(0, end_kib - (start_kib or 0)) * 1024
