@@ -36,8 +36,17 @@ def build_config(args) -> Config:
         cfg.resume, cfg.load_from = True, None
     elif args.resume:
         cfg.resume, cfg.load_from = True, args.resume
+    check_pretrained_weights(cfg, args.config)
     prepare_distributed(cfg, args.launcher)
     return cfg
+
+
+def check_pretrained_weights(cfg: Config, config_file: str) -> None:
+    """Fine-tuning configs set ``requires_load_from = True``: without ``load_from`` MMEngine would
+    silently fine-tune randomly initialised towers."""
+    if cfg.get('requires_load_from') and not cfg.get('load_from') and not cfg.get('resume'):
+        raise SystemExit(f'{config_file} fine-tunes a pre-trained model: pass its checkpoint with '
+                         '--cfg-options load_from=PATH (or resume with --resume)')
 
 
 def main(argv=None):
