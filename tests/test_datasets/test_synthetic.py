@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from zerovl.datasets import synthetic, synthetic_scenes
-from zerovl.datasets.synthetic import (ALL_CONCEPTS, ANNO_HEADER, DOMAINS, SPECIAL_TOKENS, STAMP_NAME, Concept,
-                                       domain_caption_variants, make_synthetic_dataset,
+from zerovl.datasets.synthetic import (ALL_CONCEPTS, ANNO_HEADER, CONCEPTS_HEADER, DOMAINS, FORMAT_VERSION,
+                                       GRAMMARS, SPECIAL_TOKENS, STAMP_NAME, Concept, balanced_concepts,
+                                       basic_tokens, domain_caption_variants, make_synthetic_dataset,
                                        render_scene, write_jpeg)
 from zerovl.datasets.transforms.tokenize import build_tokenizer
 
@@ -60,6 +61,49 @@ def test_layout_and_header(small_set):
             on_disk = {p.name for p in (root / domain / split).glob('*.jpg')}
             assert referenced == on_disk
             assert summary['domains'][domain][split]['anno'] == str(anno)
+
+
+def test_concept_tables_label_every_image_as_its_captions_describe_it(small_set):
+    root, summary = small_set
+    tables = {'shape': 'shapes', 'colour': 'colours', 'size': 'sizes', 'position': 'positions'}
+    for domain in DOMAINS:
+        grammar = GRAMMARS[domain]
+        for split in ('train', 'valid'):
+            path = root / domain / f'{split}_concepts.csv'
+            assert summary['domains'][domain][split]['concepts'] == str(path)
+            rows = read_anno(path)
+            assert tuple(rows[0]) == CONCEPTS_HEADER
+            concepts = {(image, image_id): Concept(*values) for image, image_id, *values in rows[1:]}
+            assert {image for image, _ in concepts} == {p.name for p in (root / domain / split).glob('*.jpg')}
+            assert len(concepts) == len(rows) - 1  # one row per image
+            for image, image_id, caption, _ in read_anno(root / domain / f'{split}_anno.csv')[1:]:
+                concept = concepts[(image, image_id)]
+                words = f" {' '.join(basic_tokens(caption))} "
+                for attribute, table in tables.items():
+                    synonyms = getattr(grammar, table)[getattr(concept, attribute)]
+                    assert any(f" {' '.join(basic_tokens(s))} " in words for s in synonyms), (caption, attribute)
+            # The labels are the concepts the split's random stream drew first, recorded without a draw
+            # of their own: images and captions are those of a set generated before the tables existed.
+            drawn = balanced_concepts(synthetic._split_rng(SMALL['seed'], domain, split), len(concepts))
+            assert list(concepts.values()) == drawn
+
+
+def test_set_from_before_the_concept_tables_is_regenerated(tmp_path):
+    args = dict(train_a=5, train_b=4, valid_images=2, captions_per_image=2)
+    make_synthetic_dataset(tmp_path, **args)
+    digest = tree_digest(tmp_path)
+    # What format 1 left behind: no concept tables, and its own stamp.
+    for path in tmp_path.rglob('*_concepts.csv'):
+        path.unlink()
+    stamp = json.loads((tmp_path / STAMP_NAME).read_text())
+    (tmp_path / STAMP_NAME).write_text(json.dumps({**stamp, 'format_version': 1}))
+    assert FORMAT_VERSION > 1
+    assert make_synthetic_dataset(tmp_path, **args)['regenerated']
+    assert tree_digest(tmp_path) == digest
+    # A current stamp with a table missing (an interrupted copy) is incomplete too.
+    (tmp_path / 'synth_b' / 'valid_concepts.csv').unlink()
+    assert make_synthetic_dataset(tmp_path, **args)['regenerated']
+    assert tree_digest(tmp_path) == digest
 
 
 def test_row_counts(small_set):

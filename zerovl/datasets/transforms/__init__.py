@@ -8,10 +8,10 @@ run repeatable; a private generator would escape that seeding. mmpretrain's ``Ra
 """
 from .auto_augment import AutoAugmentRGB
 from .caption_augment import CaptionAugment
-from .formatting import PackImageTextInputs
+from .formatting import PackImageLabel, PackImageTextInputs
 from .loading import LoadImageFromFile
 from .processing import CenterCrop, ResizeImage
 from .tokenize import Tokenize, build_tokenizer
 
 __all__ = ['LoadImageFromFile', 'ResizeImage', 'CenterCrop', 'Tokenize', 'build_tokenizer',
-           'PackImageTextInputs', 'CaptionAugment', 'AutoAugmentRGB']
+           'PackImageTextInputs', 'PackImageLabel', 'CaptionAugment', 'AutoAugmentRGB']
