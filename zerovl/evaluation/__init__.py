@@ -1,5 +1,7 @@
 """Evaluation metrics; importing this package registers them in ``zerovl.registry.METRICS``."""
+from .accuracy import ClassificationAccuracy, topk_accuracy
 from .report import format_metrics_table
 from .retrieval import RetrievalMetric, retrieval_metrics
 
-__all__ = ['RetrievalMetric', 'retrieval_metrics', 'format_metrics_table']
+__all__ = ['RetrievalMetric', 'retrieval_metrics', 'ClassificationAccuracy', 'topk_accuracy',
+           'format_metrics_table']
