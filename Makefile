@@ -20,10 +20,12 @@ assets:
 		{ apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null; } ; } || \
 		echo "note: $(FASHION_MNIST) missing and not installable here (needs root and apt-get install dataset-fashion-mnist)"
 
-$(STAMP): setup.py requirements/runtime.txt requirements/tests.txt
+$(STAMP): setup.py requirements/runtime.txt requirements/tests.txt requirements/benchmark.txt
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
 	$(PY) -m pip install -q $(TORCH_PINS)
 	$(PY) -m pip install -q -r requirements/runtime.txt -r requirements/tests.txt
+	# open_clip for the benchmark's --accum-freq row, without dependency resolution (it would touch torch).
+	$(PY) -m pip install -q --no-deps -r requirements/benchmark.txt
 	$(PY) -m pip install -q --no-build-isolation --no-deps -e .
 	touch $@
 

@@ -27,7 +27,8 @@ setup(
     python_requires='>=3.10',
     packages=find_packages(include=['zerovl', 'zerovl.*']),
     install_requires=read_requirements('runtime.txt'),
-    extras_require={'tests': read_requirements('tests.txt'), 'optional': read_requirements('optional.txt')},
+    extras_require={'tests': read_requirements('tests.txt'), 'optional': read_requirements('optional.txt'),
+                    'benchmark': read_requirements('benchmark.txt')},
     classifiers=[
         'Programming Language :: Python :: 3',
         'License :: OSI Approved :: MIT License',
