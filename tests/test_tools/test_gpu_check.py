@@ -1,0 +1,54 @@
+"""gpu_check.py's gradient-agreement part on CPU: DGA in bf16 autocast agrees with the whole batch to
+bf16 rounding, float32 agrees to float32 rounding, and a wrong DGA would be caught."""
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+TOOLS = Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools'
+
+
+@pytest.fixture(scope='module')
+def gpu_check():
+    sys.path.insert(0, str(TOOLS))
+    spec = importlib.util.spec_from_file_location('gpu_check', TOOLS / 'gpu_check.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def tiny_args(gpu_check):
+    torch.set_num_threads(1)
+    return gpu_check.parse_args(['--device', 'cpu', '--towers', 'tiny', '--agreement-batch', '16',
+                                 '--sub-batches', '4'])
+
+
+def test_dga_agrees_with_the_whole_batch_to_rounding(gpu_check, tiny_args):
+    result = gpu_check.gradient_agreement(tiny_args)
+    assert (result['batch'], result['sub_batch']) == (16, 4)
+    assert result['float32']['relative_error'] < 1e-5
+    assert result['float32']['worst_tensor_relative_error'] < 1e-3
+    # bf16 keeps 8 bits of mantissa: agreement to about 1e-2, far from a wrong gradient.
+    assert 1e-5 < result['bfloat16']['relative_error'] < 5e-2
+    assert result['bfloat16']['cosine'] > 0.999
+    assert '| bfloat16 |' in gpu_check.agreement_table(result)
+
+
+def test_agreement_detects_a_different_gradient(gpu_check, tiny_args):
+    # Negative control: ordinary accumulation (one loss per sub-batch) is not the large-batch gradient.
+    model = gpu_check.build_without_dropout('tiny', 'cpu')
+    settings = gpu_check.benchmark_train.settings_for(
+        gpu_check.benchmark_train.parse_args(['--device', 'cpu', '--towers', 'tiny']), 'tiny', None, 32, 16, 4, 'fp32')
+    batch = gpu_check.benchmark_train.synthetic_batches(settings, 1)[0]
+    whole = gpu_check.whole_batch_gradients(model, batch, gpu_check.recorder(model, None))
+    quarters = {}
+    for start in range(0, 16, 4):
+        part = dict(inputs={k: v[start:start + 4] for k, v in batch['inputs'].items()},
+                    data_samples=batch['data_samples'][start:start + 4])
+        grads = gpu_check.whole_batch_gradients(model, part, gpu_check.recorder(model, None))
+        for name, grad in grads.items():
+            quarters[name] = quarters.get(name, 0) + grad / 4
+    assert gpu_check.agreement(whole, quarters)['relative_error'] > 1e-2
