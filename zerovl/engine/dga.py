@@ -35,13 +35,20 @@ from .rng_state import RngState
 
 
 def split_inputs(inputs: dict, sub_batch_size: int) -> List[dict]:
-    """Views of every tensor of ``inputs`` in consecutive sub-batches of ``sub_batch_size``."""
+    """Views of every tensor of ``inputs`` in consecutive sub-batches of ``sub_batch_size``.
+
+    The images are still uint8 here: each pass normalises one sub-batch at a time (``normalized``), so
+    the float copy of the whole batch never exists."""
     batch_size = len(inputs['images'])
     if batch_size % sub_batch_size:
         raise ValueError(f'model.dga.sub_batch_size={sub_batch_size} must divide the per-GPU batch size '
                          f'{batch_size} (train_dataloader.batch_size)')
     return [{key: value[start:start + sub_batch_size] for key, value in inputs.items()}
             for start in range(0, batch_size, sub_batch_size)]
+
+
+def normalized(model: nn.Module, chunk: dict) -> dict:
+    return model.data_preprocessor.normalize(chunk)
 
 
 @torch.no_grad()
@@ -52,7 +59,7 @@ def embed_without_graph(model: nn.Module, chunks: List[dict], optim_wrapper: Opt
     for chunk in chunks:
         states.append(RngState.capture())
         with optim_wrapper.optim_context(model):
-            image_embeds, text_embeds = model.embed(chunk, mix)
+            image_embeds, text_embeds = model.embed(normalized(model, chunk), mix)
         images.append(full_precision(image_embeds))
         texts.append(full_precision(text_embeds))
     return torch.cat(images), torch.cat(texts), states
@@ -92,7 +99,7 @@ def dga_step(model: nn.Module, forward_module: nn.Module, inputs: dict, optim_wr
         sync = nullcontext() if last or not hasattr(forward_module, 'no_sync') else forward_module.no_sync()
         with sync:
             with optim_wrapper.optim_context(model):
-                chunk_images, chunk_texts = forward_module(inputs=chunk, mode='tensor', mix=mix)
+                chunk_images, chunk_texts = forward_module(inputs=normalized(model, chunk), mode='tensor', mix=mix)
             surrogate = ((full_precision(chunk_images) * image_grads[rows]).sum()
                          + (full_precision(chunk_texts) * text_grads[rows]).sum())
             if last and tau_grad is not None:

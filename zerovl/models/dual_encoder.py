@@ -108,7 +108,8 @@ class DualEncoder(BaseModel):
         that will be back-propagated go through it so that its gradient hooks see them."""
         forward_module = ddp if ddp is not None else self
         with optim_wrapper.optim_context(self):
-            data = self.data_preprocessor(data, True)
+            # DGA normalises sub-batch by sub-batch (dga.py); a plain step normalises the batch here.
+            data = self.data_preprocessor(data, True, normalize=self.dga is None)
         mix = self.mixup.sample() if self.mixup is not None else None
         if self.dga is not None:
             from zerovl.engine.dga import dga_step  # engine depends on models, not the other way round
