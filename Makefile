@@ -38,11 +38,12 @@ real-assets: $(STAMP)
 	$(PY) tools/convert/link_minilm.py --out data/pretrained/all-MiniLM-L6-v2
 	$(PY) tools/data/emoji_to_csv.py $(EMOJI_PKG) data --name emoji
 
+# requirements/benchmark.txt (open_clip, for the benchmark's --accum-freq row) goes in without dependency
+# resolution: resolving it would touch the pinned torch.
 $(STAMP): setup.py requirements/runtime.txt requirements/tests.txt requirements/benchmark.txt
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
 	$(PY) -m pip install -q $(TORCH_PINS)
 	$(PY) -m pip install -q -r requirements/runtime.txt -r requirements/tests.txt
-	# open_clip for the benchmark's --accum-freq row, without dependency resolution (it would touch torch).
 	$(PY) -m pip install -q --no-deps -r requirements/benchmark.txt
 	$(PY) -m pip install -q --no-build-isolation --no-deps -e .
 	touch $@
