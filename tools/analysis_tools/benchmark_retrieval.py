@@ -10,8 +10,8 @@ process on the same seeded embeddings, so its peak memory is its own:
   else: the floor any exact metric pays, since every image-caption score is needed once.
 * ``zerovl``: ``zerovl.evaluation.retrieval_metrics`` (one pass, chunked; see its docstring).
 * ``argsort``: the original implementation's approach, written here: the whole N_img x N_txt matrix
-  in memory, every row and every column argsorted, the rank read off the permutation. It is batched
-  in torch, so faster than the original's per-query numpy loop; it runs only when its matrix and
+  in memory, every row and every column argsorted, the rank read off the permutation (one matrix
+  product, batched multithreaded sorts: a strong version of it). It runs only when its matrix and
   permutations fit in ``--argsort-max-gib``, and is otherwise reported with the memory it would need.
 
 Captions are noisy copies of their image's embedding (unit vectors, D=512 by default), with noise
