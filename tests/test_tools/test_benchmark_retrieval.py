@@ -1,10 +1,9 @@
 """benchmark_retrieval.py runs end to end at a tiny size, and its three methods agree on the recalls."""
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
-import torch
-
-from zerovl.utils.benchmarking import peak_rss_tracker
 
 SCRIPT = Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools' / 'benchmark_retrieval.py'
 
@@ -38,10 +37,20 @@ def test_argsort_beyond_its_memory_limit_is_reported_not_run():
     assert 'GiB' in rows[0]['skipped']
 
 
+PEAK_PROBE = """
+import torch
+from zerovl.utils.benchmarking import peak_rss_tracker
+before = torch.ones(64 * 2 ** 20 // 4)  # 64 MiB touched before the block: not counted
+with peak_rss_tracker() as peak:
+    temporary = torch.ones(128 * 2 ** 20 // 4)  # 128 MiB touched inside, then freed
+    del temporary
+print(peak.bytes)
+"""
+
+
 def test_peak_rss_tracker_sees_a_temporary_allocation_but_not_earlier_ones():
-    before = torch.ones(64 * 2 ** 20 // 4)  # 64 MiB touched before the block: not counted
-    with peak_rss_tracker() as peak:
-        temporary = torch.ones(128 * 2 ** 20 // 4)  # 128 MiB touched inside, then freed
-        del temporary
-    assert 100 * 2 ** 20 < peak.bytes < 170 * 2 ** 20
-    del before
+    # In a fresh process, as the benchmarks use it: a long-lived process (this test session) may serve
+    # the allocation from memory it already holds, which rightly adds nothing to its peak.
+    out = subprocess.run([sys.executable, '-c', PEAK_PROBE], capture_output=True, text=True, check=True)
+    peak_bytes = int(out.stdout.strip().splitlines()[-1])
+    assert 100 * 2 ** 20 < peak_bytes < 170 * 2 ** 20
