@@ -1,5 +1,4 @@
 """CSV + image folder -> LMDB shards: same samples as the files, resumable, verifiable, worker-safe."""
-import importlib.util
 import json
 import os
 import pickle
@@ -12,6 +11,7 @@ from torch.utils.data import DataLoader
 
 from zerovl.datasets import BadSampleError, ImageTextDataset, convert_csv_to_lmdb, verify_lmdb
 from zerovl.datasets import lmdb_backend, lmdb_convert
+from zerovl.testing import load_script as load_script_at
 
 from image_text_helpers import TOY_CAPTIONS, write_csv
 
@@ -27,10 +27,7 @@ def convert(root, name='toy', **kwargs):
 
 def load_tool(path):
     """A tools/ script as a module (tools/ is no package), so its main runs in this process."""
-    spec = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script_at(path)
 
 
 def without_paths(info):

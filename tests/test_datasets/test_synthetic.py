@@ -1,6 +1,5 @@
 import csv
 import hashlib
-import importlib.util
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -15,6 +14,7 @@ from zerovl.datasets.synthetic import (ALL_CONCEPTS, ANNO_HEADER, CONCEPTS_HEADE
                                        basic_tokens, domain_caption_variants, make_synthetic_dataset,
                                        render_scene, write_jpeg)
 from zerovl.datasets.transforms.tokenize import build_tokenizer
+from zerovl.testing import load_script
 
 # Small enough to keep the whole module at a few seconds.
 SMALL = dict(train_a=40, train_b=20, valid_images=8, captions_per_image=5, image_size=64, seed=0)
@@ -266,9 +266,7 @@ def test_rejects_too_many_captions_per_image(tmp_path):
 
 
 def test_cli_writes_and_reports(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location('make_synthetic', REPO_ROOT / 'tools/data/make_synthetic.py')
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
+    cli = load_script(REPO_ROOT / 'tools/data/make_synthetic.py')
     cli.main([str(tmp_path), '--train-a', '6', '--train-b', '4', '--valid-images', '2',
               '--captions-per-image', '3', '--image-size', '32', '--seed', '5'])
     out = capsys.readouterr().out

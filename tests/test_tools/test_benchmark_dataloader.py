@@ -1,16 +1,13 @@
 """tools/analysis_tools/benchmark_dataloader.py end to end, at a toy size."""
-import importlib.util
 
 import pytest
+from zerovl.testing import load_script as load_script_at
 
 SCRIPT = 'tools/analysis_tools/benchmark_dataloader.py'
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location('benchmark_dataloader', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script_at(SCRIPT)
 
 
 @pytest.fixture

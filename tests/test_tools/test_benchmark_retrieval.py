@@ -1,18 +1,15 @@
 """benchmark_retrieval.py runs end to end at a tiny size, and its three methods agree on the recalls."""
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
+from zerovl.testing import load_script as load_script_at
 
 SCRIPT = Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools' / 'benchmark_retrieval.py'
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location('benchmark_retrieval', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script_at(SCRIPT)
 
 
 def test_every_method_runs_and_the_exact_ones_agree(tmp_path):
@@ -40,6 +37,7 @@ def test_argsort_beyond_its_memory_limit_is_reported_not_run():
 PEAK_PROBE = """
 import torch
 from zerovl.utils.benchmarking import peak_rss_tracker
+from zerovl.testing import load_script as load_script_at
 before = torch.ones(64 * 2 ** 20 // 4)  # 64 MiB touched before the block: not counted
 with peak_rss_tracker() as peak:
     temporary = torch.ones(128 * 2 ** 20 // 4)  # 128 MiB touched inside, then freed

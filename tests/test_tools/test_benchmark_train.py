@@ -1,10 +1,11 @@
 """tools/analysis_tools/benchmark_train.py end to end, at a toy size, and its reporting pieces."""
-import importlib.util
 import json
 import math
 import sys
 
 import pytest
+
+from zerovl.testing import load_script as load_script_at
 
 SCRIPT = 'tools/analysis_tools/benchmark_train.py'
 TINY = ['--towers', 'tiny', '--batch-size', '16', '--sub-batches', '4', '--warmup', '1', '--steps', '2',
@@ -13,11 +14,7 @@ TINY = ['--towers', 'tiny', '--batch-size', '16', '--sub-batches', '4', '--warmu
 
 def load_script():
     """Imported under its file name, and registered: the row processes unpickle its functions by it."""
-    spec = importlib.util.spec_from_file_location('benchmark_train', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules['benchmark_train'] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script_at(SCRIPT, register=True)
 
 
 @pytest.fixture(scope='module')

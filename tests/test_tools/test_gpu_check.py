@@ -1,11 +1,12 @@
 """gpu_check.py's gradient-agreement part on CPU: DGA in bf16 autocast agrees with the whole batch to
 bf16 rounding, float32 agrees to float32 rounding, and a wrong DGA would be caught."""
-import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+
+from zerovl.testing import load_script
 
 TOOLS = Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools'
 
@@ -13,10 +14,7 @@ TOOLS = Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools'
 @pytest.fixture(scope='module')
 def gpu_check():
     sys.path.insert(0, str(TOOLS))
-    spec = importlib.util.spec_from_file_location('gpu_check', TOOLS / 'gpu_check.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(TOOLS / 'gpu_check.py')
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """tools/data/karpathy_to_csv.py on a hand-made Karpathy JSON of four images."""
 import csv
-import importlib.util
 import json
 import os.path as osp
 
@@ -10,6 +9,7 @@ import pytest
 
 from zerovl.datasets import ImageTextDataset
 from zerovl.datasets.karpathy import KarpathyFormatError, convert_karpathy
+from zerovl.testing import load_script as load_script_at
 
 SCRIPT = 'tools/data/karpathy_to_csv.py'
 HEADER = ['image', 'image_id', 'caption', 'caption_id']
@@ -31,10 +31,7 @@ TEST_ROWS = [['val2014/b.jpg', '0', 'Two cats', '0'],
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location('karpathy_to_csv', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script_at(SCRIPT)
 
 
 def read_csv(path):

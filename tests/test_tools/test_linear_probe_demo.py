@@ -3,7 +3,6 @@ probe on a random-init tower, 1,000 training images for 2 epochs, scored on 500 
 
 In-process and on one thread: a second Python process would spend much of this test importing torch again.
 """
-import importlib.util
 import json
 import os.path as osp
 import shutil
@@ -14,6 +13,7 @@ import torch
 from mmengine.config import Config
 
 from zerovl.datasets.fashion_mnist import DEFAULT_ROOT, FILES
+from zerovl.testing import load_script as load_script_at
 
 CONFIG = 'configs/linear_probe/zerovl_demo_fashion_mnist.py'
 MAX_EPOCHS = 2
@@ -34,10 +34,7 @@ def work_dir():
 
 
 def load_tool(name):
-    spec = importlib.util.spec_from_file_location(f'zerovl_{name}_tool', f'tools/{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script_at(f'tools/{name}.py', f'zerovl_{name}_tool')
 
 
 def small_demo_config(work_dir: str) -> str:

@@ -1,5 +1,4 @@
 """tools/test.py shows evaluation progress through EvalProgressHook, unless --no-progress."""
-import importlib.util
 import os.path as osp
 import shutil
 import tempfile
@@ -10,15 +9,13 @@ from mmengine.config import Config
 from zerovl.registry import MODELS
 from zerovl.testing import tiny_demo_config
 from zerovl.utils import register_all_modules
+from zerovl.testing import load_script as load_script_at
 
 SCRIPT = 'tools/test.py'
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location('zerovl_test_tool', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script_at(SCRIPT, 'zerovl_test_tool')
 
 
 def test_progress_lines_then_the_table(synthetic_root, capsys):

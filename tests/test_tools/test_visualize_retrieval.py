@@ -4,7 +4,6 @@ The rankings the tool draws are checked against rankings computed here by anothe
 ``predict`` forward over the whole test set in one batch (what RetrievalMetric consumes), de-duplicated
 by (dataset, image_id), and a plain stable argsort of the cosine scores.
 """
-import importlib.util
 import os.path as osp
 import shutil
 import tempfile
@@ -22,6 +21,7 @@ from zerovl.testing import tiny_demo_config
 from zerovl.utils import register_all_modules
 from zerovl.visualization import GridLayout, thumbnail
 from zerovl.visualization.retrieval_grid import text_cell
+from zerovl.testing import load_script as load_script_at
 
 SCRIPT = 'tools/analysis_tools/visualize_retrieval.py'
 TEXT_QUERIES = ['a red circle', 'a small blue square in the top right corner']
@@ -29,10 +29,7 @@ TOPK = 4
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location('visualize_retrieval', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script_at(SCRIPT)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ The scores it computes are checked against an in-process evaluation of the same 
 test fails if the checkpoint did not load, if samples were routed to the wrong class set, or if the
 metric read the predictions wrongly.
 """
-import importlib.util
 import json
 import os.path as osp
 import pickle
@@ -21,6 +20,7 @@ from zerovl.datasets import SyntheticConceptDataset, image_text_collate
 from zerovl.evaluation import topk_accuracy
 from zerovl.registry import MODELS
 from zerovl.utils import register_all_modules
+from zerovl.testing import load_script as load_script_at
 
 CONFIG = 'configs/zero_shot/zerovl_demo_synthetic.py'
 DATASETS = [f'{domain}_{attribute}' for domain in ('synth_a', 'synth_b') for attribute in ('shape', 'colour')]
@@ -39,10 +39,7 @@ def work_dir():
 
 
 def load_test_tool():
-    spec = importlib.util.spec_from_file_location('zerovl_test_tool', 'tools/test.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script_at('tools/test.py', 'zerovl_test_tool')
 
 
 def tiny_zero_shot_config(synthetic_root: str, work_dir: str) -> Config:
