@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import zerovl.datasets  # noqa: E402,F401  (registers the transforms)
 from zerovl.datasets import ImageTextDataset, convert_csv_to_lmdb  # noqa: E402
-from zerovl.utils.benchmarking import describe_machine  # noqa: E402
+from zerovl.utils.benchmarking import describe_machine, publish_report  # noqa: E402
 
 PATHS = ('lmdb+cv2', 'files+cv2', 'files+PIL')
 BASELINE = 'files+PIL'
@@ -218,14 +218,10 @@ def main(argv=None) -> List[dict]:
         print(f'generated {args.num_images} JPEGs (mean {mean_kb:.0f} KB) and their LMDB in '
               f'{time.perf_counter() - start:.1f} s')
         rows = run(data_dir, args.workers, args.batch_size, args.repeats, args.seed)
-    report = '\n'.join([f'Machine: {machine()}', f'Command: `{command}`',
-                        f'Images: {args.num_images} JPEGs, sides {args.min_side}-{args.max_side} px, '
-                        f'mean {mean_kb:.0f} KB; batch size {args.batch_size}; median of {args.repeats} pass(es)',
-                        '', markdown_table(rows)])
-    print(report)
-    if args.markdown_out:
-        with open(args.markdown_out, 'w', encoding='utf-8') as f:
-            f.write(report + '\n')
+    publish_report([f'Machine: {machine()}', f'Command: `{command}`',
+                    f'Images: {args.num_images} JPEGs, sides {args.min_side}-{args.max_side} px, '
+                    f'mean {mean_kb:.0f} KB; batch size {args.batch_size}; median of {args.repeats} pass(es)'],
+                   markdown_table(rows), args.markdown_out)
     return rows
 
 

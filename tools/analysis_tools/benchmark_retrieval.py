@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from zerovl.evaluation import retrieval_metrics  # noqa: E402
 from zerovl.evaluation.retrieval import RECALL_KS  # noqa: E402
-from zerovl.utils.benchmarking import describe_machine, peak_rss_tracker  # noqa: E402
+from zerovl.utils.benchmarking import describe_machine, peak_rss_tracker, publish_report  # noqa: E402
 
 METHODS = ('matmul', 'zerovl', 'argsort')
 GIB = 1024 ** 3
@@ -187,14 +187,9 @@ def main(argv=None) -> List[dict]:
                 continue
             rows.append(spawn_row(args, method, size))
             print(f"{size} {method}: {rows[-1]['seconds']:.1f} s", flush=True)
-    report = '\n'.join([f'Machine: {describe_machine()}; {args.threads} torch threads',
-                        f'Command: `{command}`',
-                        f'Embeddings: D={args.dim}, float32, caption noise {args.noise}; chunk {args.chunk_size} captions',
-                        '', markdown_table(rows)])
-    print(report)
-    if args.markdown_out:
-        with open(args.markdown_out, 'w', encoding='utf-8') as f:
-            f.write(report + '\n')
+    publish_report([f'Machine: {describe_machine()}; {args.threads} torch threads', f'Command: `{command}`',
+                    f'Embeddings: D={args.dim}, float32, caption noise {args.noise}; chunk {args.chunk_size} captions'],
+                   markdown_table(rows), args.markdown_out)
     return rows
 
 

@@ -3,7 +3,7 @@ import os
 import platform
 import resource
 from contextlib import contextmanager
-from typing import Dict, Iterator, Optional
+from typing import Dict, Iterator, Optional, Sequence
 
 import numpy as np
 import torch
@@ -25,6 +25,16 @@ def describe_machine(extra_versions: Optional[Dict[str, str]] = None) -> str:
     versions = dict(Python=platform.python_version(), torch=torch.__version__, numpy=np.__version__)
     versions.update(extra_versions or {})
     return '; '.join(parts) + '; ' + ', '.join(f'{name} {version}' for name, version in versions.items())
+
+
+def publish_report(header_lines: Sequence[str], table: str, markdown_out: Optional[str] = None) -> str:
+    """Header lines, a blank line and the table: printed, and written to ``markdown_out`` when given."""
+    report = '\n'.join([*header_lines, '', table])
+    print(report)
+    if markdown_out:
+        with open(markdown_out, 'w', encoding='utf-8') as f:
+            f.write(report + '\n')
+    return report
 
 
 def _status_kib(field: str) -> Optional[int]:
