@@ -23,3 +23,22 @@ def synthetic_root():
     make_synthetic_dataset(root, train_a=48, train_b=16, valid_images=8, captions_per_image=5)
     yield root
     shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def one_thread():
+    """The tiny models gain little from a second thread, and on a busy machine two threads per run thrash."""
+    import torch
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture
+def short_work_dir():
+    """A fresh work dir with a short path: MMEngine formats the whole config with yapf at start-up and
+    at every checkpoint, which slows down by an order of magnitude on pytest's long temporary paths."""
+    path = tempfile.mkdtemp(prefix='zv')
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

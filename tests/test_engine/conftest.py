@@ -2,7 +2,6 @@ import shutil
 import tempfile
 
 import pytest
-import torch
 
 
 @pytest.fixture(scope='module')
@@ -26,12 +25,3 @@ def small_root(short_tmp):
     root = f'{short_tmp}/data'
     make_synthetic_dataset(root, train_a=24, train_b=8, valid_images=2, captions_per_image=5)
     return root
-
-
-@pytest.fixture
-def one_thread():
-    """The tiny models gain little from a second thread, and on a busy machine two threads per run thrash."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)

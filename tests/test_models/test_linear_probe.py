@@ -16,11 +16,8 @@ NUM_CLASSES = 4
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+def single_thread(one_thread):
+    """Every test here trains a tiny model: one thread each (the shared ``one_thread`` fixture)."""
 
 
 @pytest.fixture

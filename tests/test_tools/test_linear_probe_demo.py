@@ -5,11 +5,8 @@ In-process and on one thread: a second Python process would spend much of this t
 """
 import json
 import os.path as osp
-import shutil
-import tempfile
 
 import pytest
-import torch
 from mmengine.config import Config
 
 from zerovl.datasets.fashion_mnist import DEFAULT_ROOT, FILES
@@ -23,14 +20,8 @@ MIN_TOP1 = 40.0
 
 
 @pytest.fixture
-def work_dir():
-    # Short on purpose: MMEngine's yapf formatting of the config slows down a lot on long paths.
-    path = tempfile.mkdtemp(prefix='zv')
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield path
-    torch.set_num_threads(previous_threads)
-    shutil.rmtree(path, ignore_errors=True)
+def work_dir(short_work_dir, one_thread):
+    return short_work_dir
 
 
 def load_tool(name):

@@ -32,15 +32,6 @@ def load_script():
     return load_script_at(SCRIPT)
 
 
-@pytest.fixture
-def one_thread():
-    """The tiny models gain nothing from a second thread on a shared 2-core machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope='module')
 def tiny_checkpoint(synthetic_root):
     """(config file, checkpoint, config): the demo recipe with a tiny image tower, randomly initialised

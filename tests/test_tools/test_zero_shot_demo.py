@@ -8,8 +8,6 @@ metric read the predictions wrongly.
 import json
 import os.path as osp
 import pickle
-import shutil
-import tempfile
 
 import pytest
 import torch
@@ -28,14 +26,8 @@ ZERO_SHOT_KEYS = ('classnames', 'templates', 'tokenizer', 'max_length')
 
 
 @pytest.fixture
-def work_dir():
-    # Short on purpose: MMEngine's yapf formatting of the config slows down a lot on long paths.
-    path = tempfile.mkdtemp(prefix='zv')
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield path
-    torch.set_num_threads(previous_threads)
-    shutil.rmtree(path, ignore_errors=True)
+def work_dir(short_work_dir, one_thread):
+    return short_work_dir
 
 
 def load_test_tool():
