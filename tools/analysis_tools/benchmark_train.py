@@ -34,7 +34,6 @@ import json
 import math
 import multiprocessing
 import os
-import platform
 import resource
 import statistics
 import sys
@@ -52,6 +51,8 @@ from torch import nn
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from zerovl.utils.benchmarking import describe_machine, reset_peak_rss  # noqa: E402
 
 DEMO_CONFIG = str(REPO_ROOT / 'configs/zerovl/zerovl_demo.py')
 ROWS = ('bare', 'runner', 'plain', 'dga', 'plain_sub', 'open_clip')
@@ -265,17 +266,6 @@ class StepClock:
 def current_rss_bytes() -> int:
     with open('/proc/self/statm') as f:
         return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
-
-
-def reset_peak_rss() -> bool:
-    """Lowers the kernel's RSS high-water mark (what ``ru_maxrss`` reports) to the current RSS (Linux
-    >= 4.0), so that a transient peak while building the model is not taken for the training's."""
-    try:
-        with open('/proc/self/clear_refs', 'w') as f:
-            f.write('5')
-        return True
-    except OSError:
-        return False
 
 
 class MemoryProbe:
@@ -692,20 +682,13 @@ def check_line(check: Optional[dict]) -> str:
 
 
 def machine(args, load_at_start: float) -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open('/proc/cpuinfo') as f:
-            cpu = next(line.split(':', 1)[1].strip() for line in f if line.startswith('model name'))
-    except (OSError, StopIteration):
-        pass
-    device = torch.cuda.get_device_name() if args.device == 'cuda' else 'CPU'
-    versions = [f'Python {platform.python_version()}', f'torch {torch.__version__}']
+    versions = {}
     for package in ('mmengine', 'timm', 'transformers', 'open_clip'):
         if importlib.util.find_spec(package) is not None:
-            versions.append(f'{package} {__import__(package).__version__}')
-    return (f'{os.cpu_count()} CPU cores ({cpu}), device {device}; {", ".join(versions)}; '
-            f'torch threads {args.threads}; load average {load_at_start:.1f} at start, '
-            f'{os.getloadavg()[0]:.1f} at end')
+            versions[package] = __import__(package).__version__
+    device = torch.cuda.get_device_name() if args.device == 'cuda' else 'CPU'
+    return (f'{describe_machine(versions)}; device {device}; torch threads {args.threads}; '
+            f'load average {load_at_start:.1f} at start, {os.getloadavg()[0]:.1f} at end')
 
 
 def load_warning(load_at_start: float, load_at_end: float, threads: int) -> Optional[str]:

@@ -48,8 +48,9 @@ def _status_kib(field: str) -> Optional[int]:
     return None
 
 
-def _reset_peak_rss() -> bool:
-    # Writing 5 to clear_refs resets the peak resident set (VmHWM) to the current one (Linux >= 4.0).
+def reset_peak_rss() -> bool:
+    """Lower the kernel's resident-set high-water mark (VmHWM, what ``ru_maxrss`` reports) to the current
+    resident set, by writing 5 to ``/proc/self/clear_refs`` (Linux >= 4.0); False where that fails."""
     try:
         with open('/proc/self/clear_refs', 'w') as f:
             f.write('5')
@@ -71,7 +72,7 @@ def peak_rss_tracker() -> Iterator[PeakMemory]:
     result is an upper bound over the process's life so far, minus the memory at entry.
     """
     peak = PeakMemory()
-    exact = _reset_peak_rss() and _status_kib('VmHWM') is not None
+    exact = reset_peak_rss() and _status_kib('VmHWM') is not None
     start_kib = _status_kib('VmRSS') if exact else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     try:
         yield peak
