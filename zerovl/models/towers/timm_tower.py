@@ -1,11 +1,13 @@
 """Image tower: any timm model, returning its pooled feature."""
+from collections import OrderedDict
 from typing import Optional
 
 import timm
 import torch
+from torch import nn
 
 from zerovl.registry import MODELS
-from .freezing import FreezableTower
+from .freezing import FreezableTower, freeze_module
 
 
 @MODELS.register_module()
@@ -19,6 +21,10 @@ class TimmImageTower(FreezableTower):
         checkpoint: a local weight file to load instead of the hub (offline); implies pretrained.
         freeze: keep the tower fixed (no gradients, eval mode).
         grad_checkpointing: trade compute for activation memory (timm's ``set_grad_checkpointing``).
+        pre_logits_dim: add old timm's ViT "pre-logits" layer, ``tanh(Linear(feature))`` of this width, on
+            the pooled feature. timm of the PyTorch-1.8 era built ``vit_*_in21k`` with it, so ZeroVL's
+            released image features went through it (zerovl_method.md §6 item 5); timm >= 0.9 no longer
+            has it, and the checkpoint converter needs it to reproduce those features. None: no layer.
         **model_kwargs: passed to ``timm.create_model`` (``img_size``, ``drop_path_rate``, ...).
     """
 
@@ -28,6 +34,7 @@ class TimmImageTower(FreezableTower):
                  checkpoint: Optional[str] = None,
                  freeze: bool = False,
                  grad_checkpointing: bool = False,
+                 pre_logits_dim: Optional[int] = None,
                  **model_kwargs):
         super().__init__()
         overlay = dict(file=checkpoint) if checkpoint else None
@@ -39,10 +46,22 @@ class TimmImageTower(FreezableTower):
             **model_kwargs)
         # ``head_hidden_size`` is the pooled width when a model has a pre-logits layer (timm >= 1.0).
         self.out_dim = getattr(self.model, 'head_hidden_size', None) or self.model.num_features
+        self.pre_logits = None
+        if pre_logits_dim is not None:
+            # Named fc/act as in old timm, so converted weights keep their key suffix.
+            self.pre_logits = nn.Sequential(OrderedDict(
+                fc=nn.Linear(self.out_dim, pre_logits_dim), act=nn.Tanh()))
+            self.out_dim = pre_logits_dim
         if grad_checkpointing:
             self.model.set_grad_checkpointing(True)
         if freeze:
             self.freeze()
 
+    def freeze(self) -> None:
+        super().freeze()
+        if self.pre_logits is not None:
+            freeze_module(self.pre_logits)
+
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.model(images)
+        features = self.model(images)
+        return features if self.pre_logits is None else self.pre_logits(features)
