@@ -1,0 +1,131 @@
+"""Embed and rank images and texts with an exported model, prepared exactly as ``tools/test.py`` prepares
+its samples: the export's own test pipeline (our registered transforms and tokenizer), then the model's
+data preprocessor and encoders.
+
+    inferencer = ZeroVLInferencer.from_exported('work_dirs/export')
+    ranking = inferencer.rank_texts(['cat.jpg', image_array], ['a cat', 'a dog'], top_k=1)
+    ranking.indices[0], ranking.scores[0]   # best caption of cat.jpg and its cosine similarity
+"""
+import os
+import os.path as osp
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+
+from zerovl.visualization.queries import embed_text_queries, find_tokenize
+from zerovl.visualization.ranking import top_k as stable_top_k
+from .exported import load_exported
+
+ImageInput = Union[str, os.PathLike, np.ndarray]
+
+
+@dataclass
+class Ranking:
+    """For each query, the gallery entries best first: ``scores``/``indices`` are (Q, k) and ``similarity``
+    the full (Q, N) cosine matrix they were taken from."""
+
+    scores: torch.Tensor
+    indices: torch.Tensor
+    similarity: torch.Tensor
+
+
+class ZeroVLInferencer:
+    """Image and text embeddings, their cosine similarities and rankings, from a dual encoder.
+
+    Args:
+        model: a dual encoder (``encode_image``, ``encode_text``, ``data_preprocessor``) in eval mode.
+        test_pipeline: transform configs; the first loads the image file (``LoadImageFromFile``) and is
+            skipped for images given as arrays; one of them is ``Tokenize``.
+        batch_size: images or texts per forward.
+    """
+
+    def __init__(self, model: torch.nn.Module, test_pipeline: Sequence[dict], batch_size: int = 32):
+        import zerovl.datasets  # noqa: F401  registers the transforms
+        from zerovl.registry import TRANSFORMS
+        if batch_size < 1:
+            raise ValueError(f'batch_size must be at least 1, got {batch_size}')
+        self.model = model.eval()
+        self.batch_size = batch_size
+        self.transforms = [TRANSFORMS.build(dict(step)) for step in test_pipeline]
+        self.tokenize = find_tokenize(self.transforms)
+
+    @classmethod
+    def from_exported(cls, folder: str, device: str = 'cpu', batch_size: int = 32) -> 'ZeroVLInferencer':
+        exported = load_exported(folder, device)
+        return cls(exported.model, exported.test_pipeline, batch_size)
+
+    # ---------------------------------------------------------------------------------- preparing
+    def run_pipeline(self, results: dict, transforms) -> dict:
+        for transform in transforms:
+            results = transform(results)
+            if results is None:  # mmcv's convention for a sample a transform dropped
+                raise ValueError(f'{type(transform).__name__} dropped the image')
+        return results
+
+    def prepare_image(self, image: ImageInput) -> torch.Tensor:
+        """(3, H, W) uint8, as the test pipeline makes it. Arrays are (H, W, 3) uint8 RGB, as
+        ``LoadImageFromFile`` would have decoded them. The caption is empty: Tokenize needs one."""
+        if isinstance(image, (str, os.PathLike)):
+            path = os.fspath(image)
+            if not osp.isfile(path):
+                raise FileNotFoundError(f'image {path} does not exist')
+            results = self.run_pipeline(dict(img_path=path, caption=''), self.transforms)
+        elif isinstance(image, np.ndarray):
+            if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+                raise ValueError(f'an image array must be (H, W, 3) uint8 RGB, got shape {image.shape} '
+                                 f'dtype {image.dtype}')
+            results = dict(img=image, img_shape=image.shape[:2], ori_shape=image.shape[:2], caption='')
+            results = self.run_pipeline(results, self.transforms[1:])
+        else:
+            raise TypeError(f'an image is a file path or an (H, W, 3) uint8 array, got {type(image).__name__}')
+        return results['inputs']['images']
+
+    # ---------------------------------------------------------------------------------- embedding
+    @torch.no_grad()
+    def embed_images(self, images: Sequence[ImageInput]) -> torch.Tensor:
+        """(N, D) L2-normalised float32 embeddings, on the CPU."""
+        images = list(images)
+        if not images:
+            raise ValueError('embed_images: no images given')
+        chunks = []
+        for start in range(0, len(images), self.batch_size):
+            batch = torch.stack([self.prepare_image(image) for image in images[start:start + self.batch_size]])
+            pixels = self.model.data_preprocessor(dict(inputs=dict(images=batch)), False)['inputs']['images']
+            chunks.append(self.model.encode_image(pixels).float().cpu())
+        return torch.cat(chunks)
+
+    @torch.no_grad()
+    def embed_texts(self, texts: Sequence[str]) -> torch.Tensor:
+        """(N, D) L2-normalised float32 embeddings, on the CPU; tokenised as the test captions are."""
+        texts = list(texts)
+        if not texts or not all(isinstance(text, str) for text in texts):
+            raise ValueError('embed_texts: give a non-empty list of strings')
+        return torch.cat([embed_text_queries(self.model, self.tokenize, texts[start:start + self.batch_size]).float()
+                          for start in range(0, len(texts), self.batch_size)])
+
+    # ---------------------------------------------------------------------------------- ranking
+    def similarity(self, images: Sequence[ImageInput], texts: Sequence[str]) -> torch.Tensor:
+        """(N_images, N_texts) cosine similarities."""
+        return self.embed_images(images) @ self.embed_texts(texts).T
+
+    def rank_texts(self, images: Sequence[ImageInput], texts: Sequence[str], top_k: Optional[int] = None) -> Ranking:
+        """For every image, the texts best first (all of them unless ``top_k``)."""
+        return rank(self.embed_images(images), self.embed_texts(texts), top_k)
+
+    def rank_images(self, texts: Sequence[str], images: Sequence[ImageInput], top_k: Optional[int] = None) -> Ranking:
+        """For every text, the images best first (all of them unless ``top_k``)."""
+        return rank(self.embed_texts(texts), self.embed_images(images), top_k)
+
+
+def rank(query_embeds: torch.Tensor, gallery_embeds: torch.Tensor, top_k: Optional[int]) -> Ranking:
+    k = len(gallery_embeds) if top_k is None else top_k
+    scores, indices = stable_top_k(query_embeds, gallery_embeds, k)
+    return Ranking(scores=scores, indices=indices, similarity=query_embeds @ gallery_embeds.T)
+
+
+def ranking_as_lists(ranking: Ranking, labels: List[str]) -> List[List[dict]]:
+    """Per query, ``[{'index', 'label', 'score'}, ...]`` best first: the readable and JSON form."""
+    return [[dict(index=index, label=labels[index], score=score) for index, score in zip(row_indices, row_scores)]
+            for row_indices, row_scores in zip(ranking.indices.tolist(), ranking.scores.tolist())]
