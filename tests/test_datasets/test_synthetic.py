@@ -275,3 +275,22 @@ def test_cli_writes_and_reports(tmp_path, capsys):
     cli.main([str(tmp_path), '--train-a', '6', '--train-b', '4', '--valid-images', '2',
               '--captions-per-image', '3', '--image-size', '32', '--seed', '5'])
     assert 'reused' in capsys.readouterr().out
+
+
+def test_look_alike_control_removes_the_domain_signature(tmp_path):
+    """The sampling experiment's control: synth_b keeps its own draws but looks and reads like synth_a."""
+    normal = make_synthetic_dataset(tmp_path / 'normal', **SMALL)
+    alike = make_synthetic_dataset(tmp_path / 'alike', **SMALL, look_alike=True)
+    grammar_a_words = set(synthetic.grammar_tokens(['synth_a']))
+    for summary, expect_a_words in ((normal, False), (alike, True)):
+        rows = read_anno(summary['domains']['synth_b']['train']['anno'])[1:]
+        uses_a_words = all(set(basic_tokens(row[2])) <= grammar_a_words for row in rows)
+        assert uses_a_words == expect_a_words
+        images = [cv2.imread(str(p)) for p in sorted(Path(summary['domains']['synth_b']['train']['image_dir']).glob('*.jpg'))]
+        corner_brightness = np.mean([image[:3, :3].mean() for image in images])
+        assert (corner_brightness > 150) == expect_a_words
+    # Same concepts in the same order: only the style changed, not the random stream.
+    concepts = lambda s: read_anno(s['domains']['synth_b']['train']['concepts'])  # noqa: E731
+    assert concepts(normal) == concepts(alike)
+    assert (tmp_path / 'alike' / 'vocab.txt').read_text() == (tmp_path / 'normal' / 'vocab.txt').read_text()
+    assert 'CONTROL SET' in (tmp_path / 'alike' / 'README.txt').read_text()

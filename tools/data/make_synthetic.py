@@ -22,6 +22,8 @@ def parse_args(argv=None):
     parser.add_argument('--captions-per-image', type=int, default=5, help='distinct captions per held-out image')
     parser.add_argument('--image-size', type=int, default=64, help='side of the square RGB images in pixels')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--look-alike', action='store_true',
+                        help='control set: render and caption synth_b in synth_a\'s style (no domain signature)')
     return parser.parse_args(argv)
 
 
@@ -30,7 +32,8 @@ def main(argv=None):
     start = time.perf_counter()
     summary = make_synthetic_dataset(
         args.out_dir, train_a=args.train_a, train_b=args.train_b, valid_images=args.valid_images,
-        captions_per_image=args.captions_per_image, image_size=args.image_size, seed=args.seed)
+        captions_per_image=args.captions_per_image, image_size=args.image_size, seed=args.seed,
+        look_alike=args.look_alike)
     elapsed = time.perf_counter() - start
     action = 'generated' if summary['regenerated'] else 'up to date, reused'
     print(f'{summary["root"]}: {action} in {elapsed:.1f} s')
