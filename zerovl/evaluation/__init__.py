@@ -1,7 +1,8 @@
 """Evaluation metrics; importing this package registers them in ``zerovl.registry.METRICS``."""
 from .accuracy import ClassificationAccuracy, topk_accuracy
+from .domain_gap import DomainGapMetric, domain_gap
 from .report import format_metrics_table
 from .retrieval import RetrievalMetric, retrieval_metrics
 
-__all__ = ['RetrievalMetric', 'retrieval_metrics', 'ClassificationAccuracy', 'topk_accuracy',
+__all__ = ['RetrievalMetric', 'DomainGapMetric', 'domain_gap', 'retrieval_metrics', 'ClassificationAccuracy', 'topk_accuracy',
            'format_metrics_table']
