@@ -14,8 +14,9 @@ whose parameter gradient is exactly the term above. Three details make it exact:
 
 * RNG replay: pass 2 restores the RNG state each sub-batch had in pass 1, so dropout draws the same
   masks and the re-computed embeddings are the ones whose gradient was cached.
-* The temperature's gradient is taken once from the full loss and added through the last sub-batch's
-  surrogate, not once per sub-batch (open_clip's accum-freq gives it k times).
+* The loss's own learnable parameters (a learnable τ; SigLIP's scale and bias) get their gradient once,
+  from the full loss, added through the last sub-batch's surrogate, not once per sub-batch (open_clip's
+  accum-freq gives it k times).
 * Under DDP, gradients are synchronised only by the last sub-batch's backward (``no_sync`` before it),
   and the loss's own cross-rank gather makes pass 1 see the global batch.
 
@@ -65,18 +66,23 @@ def embed_without_graph(model: nn.Module, chunks: List[dict], optim_wrapper: Opt
     return torch.cat(images), torch.cat(texts), states
 
 
+def loss_parameters(model: nn.Module) -> List[nn.Parameter]:
+    """The trainable parameters of the loss itself (InfoNCE's learnable τ, SigLIP's scale and bias): they
+    depend on the whole batch at once, so no sub-batch's graph holds their gradient."""
+    return [param for param in model.loss_module.parameters() if param.requires_grad]
+
+
 def embedding_gradients(model: nn.Module, image_embeds: torch.Tensor, text_embeds: torch.Tensor,
                         mix: Optional[MixDecision], sub_batch_size: int):
-    """The full-batch loss, its gradient w.r.t. the (detached) embeddings and, if learnable, τ."""
+    """The full-batch loss, its gradient w.r.t. the (detached) embeddings, and ``(parameter, gradient)``
+    for each trainable parameter of the loss."""
     image_embeds = image_embeds.detach().requires_grad_()
     text_embeds = text_embeds.detach().requires_grad_()
-    tau = model.loss_module.temperature.value
-    wrt = [image_embeds, text_embeds] + ([tau] if tau.requires_grad else [])
+    params = loss_parameters(model)
     with torch.enable_grad():
         loss = model.contrastive_loss(image_embeds, text_embeds, mix, block=sub_batch_size)
-        grads = torch.autograd.grad(loss, wrt)
-    tau_grad = grads[2] if len(grads) == 3 else None
-    return loss.detach(), grads[0], grads[1], tau_grad
+        grads = torch.autograd.grad(loss, [image_embeds, text_embeds, *params])
+    return loss.detach(), grads[0], grads[1], list(zip(params, grads[2:]))
 
 
 def dga_step(model: nn.Module, forward_module: nn.Module, inputs: dict, optim_wrapper: OptimWrapper,
@@ -89,7 +95,7 @@ def dga_step(model: nn.Module, forward_module: nn.Module, inputs: dict, optim_wr
     chunks = split_inputs(inputs, sub_batch_size)
     image_embeds, text_embeds, states = embed_without_graph(model, chunks, optim_wrapper, mix)
     after_pass_one = RngState.capture()
-    loss, image_grads, text_grads, tau_grad = embedding_gradients(
+    loss, image_grads, text_grads, loss_param_grads = embedding_gradients(
         model, image_embeds, text_embeds, mix, sub_batch_size)
 
     for index, (chunk, state) in enumerate(zip(chunks, states)):
@@ -102,8 +108,9 @@ def dga_step(model: nn.Module, forward_module: nn.Module, inputs: dict, optim_wr
                 chunk_images, chunk_texts = forward_module(inputs=normalized(model, chunk), mode='tensor', mix=mix)
             surrogate = ((full_precision(chunk_images) * image_grads[rows]).sum()
                          + (full_precision(chunk_texts) * text_grads[rows]).sum())
-            if last and tau_grad is not None:
-                surrogate = surrogate + (model.loss_module.temperature.value * tau_grad).sum()
+            if last:
+                for param, grad in loss_param_grads:
+                    surrogate = surrogate + (param * grad).sum()
             optim_wrapper.backward(surrogate)
     # Leave the RNG where one pass would have: the replay must not repeat draws in later code.
     after_pass_one.restore()

@@ -19,7 +19,9 @@ class DualEncoder(BaseModel):
         image_tower / text_tower: configs of registered towers exposing ``out_dim``.
         embed_dim: width of the shared embedding space (512 in ZeroVL).
         projection: head config; ``in_dim``/``out_dim`` are filled in per tower.
-        loss: contrastive loss config (owns the temperature).
+        loss: contrastive loss config: a registered module called as ``loss(image_embeds, text_embeds,
+            mix=None)`` with a ``temperature()`` method, logged every step. It owns its parameters (a
+            learnable τ, a sigmoid loss's scale and bias), which DGA trains too.
         mixup: e.g. ``dict(type='CoinFlipMixup', beta=0.1)``; None trains without mixup.
         dga: decoupled gradient accumulation, ``dict(sub_batch_size=128)`` (per GPU, like every batch
             size in configs): the per-GPU batch is embedded in sub-batches and the exact large-batch
