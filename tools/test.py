@@ -1,24 +1,35 @@
-"""Evaluate a checkpoint: python tools/test.py CONFIG CHECKPOINT [--out metrics.json]."""
+"""Evaluate a checkpoint: python tools/test.py CONFIG CHECKPOINT [--out metrics.json].
+
+Without CHECKPOINT the model is evaluated as its config builds it: pretrained towers from their hub names or
+local files and freshly initialised heads, the "before training" row of a fine-tuning report.
+"""
 import argparse
 import json
 import os
 import os.path as osp
+import sys
+from pathlib import Path
 
 from mmengine.config import DictAction
 from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
-from zerovl.engine import prepare_distributed
-from zerovl.engine.checkpoint import TRUST_ENV
-from zerovl.engine.hooks import EvalProgressHook
-from zerovl.evaluation import format_metrics_table
-from zerovl.utils import load_config, register_all_modules
+# The repository root, not only tools/, on sys.path: configs under projects/ load their plugin with
+# custom_imports=dict(imports=['projects.<name>.<package>']), which is imported from here.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from zerovl.engine import prepare_distributed  # noqa: E402
+from zerovl.engine.checkpoint import TRUST_ENV  # noqa: E402
+from zerovl.engine.hooks import EvalProgressHook  # noqa: E402
+from zerovl.evaluation import format_metrics_table  # noqa: E402
+from zerovl.utils import load_config, register_all_modules  # noqa: E402
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Evaluate a zerovl checkpoint')
     parser.add_argument('config', help='config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint', nargs='?', default=None,
+                        help='checkpoint file; omitted: evaluate the model exactly as the config builds it')
     parser.add_argument('--work-dir', help='where the evaluation log goes')
     parser.add_argument('--out', help='write the metrics to this JSON file')
     parser.add_argument('--trust-checkpoint', action='store_true',
@@ -55,6 +66,9 @@ def main(argv=None):
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
     cfg.load_from = args.checkpoint
     cfg.resume = False
+    if args.checkpoint is None:
+        print(f'no checkpoint given: evaluating {args.config} as built (pretrained towers where the config '
+              f'names them, seed {cfg.get("randomness", {}).get("seed")} for everything else)')
     if not args.no_progress:
         add_progress_hook(cfg)
     prepare_distributed(cfg, args.launcher)

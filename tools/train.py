@@ -1,13 +1,19 @@
 """Train a zerovl model from a config: python tools/train.py CONFIG [options]."""
 import argparse
 import os
+import sys
+from pathlib import Path
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from zerovl.engine import prepare_distributed
-from zerovl.engine.checkpoint import TRUST_ENV
-from zerovl.utils import load_config, register_all_modules
+# The repository root, not only tools/, on sys.path: configs under projects/ load their plugin with
+# custom_imports=dict(imports=['projects.<name>.<package>']), which is imported from here.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from zerovl.engine import prepare_distributed  # noqa: E402
+from zerovl.engine.checkpoint import TRUST_ENV  # noqa: E402
+from zerovl.utils import load_config, register_all_modules  # noqa: E402
 
 
 def parse_args(argv=None):
