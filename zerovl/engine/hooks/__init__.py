@@ -3,6 +3,7 @@ from .eval_progress_hook import EvalProgressHook
 from .iteration_seed_hook import IterationSeedHook, iteration_seed
 from .message_hub_state_hook import MessageHubStateHook
 from .sampler_state_hook import SamplerStateHook
+from .training_curves_hook import TrainingCurvesHook
 
 __all__ = ['AtomicCheckpointHook', 'EvalProgressHook', 'IterationSeedHook', 'MessageHubStateHook',
-           'SamplerStateHook', 'iteration_seed']
+           'SamplerStateHook', 'TrainingCurvesHook', 'iteration_seed']
