@@ -1,0 +1,153 @@
+"""Tables, claim checks and plots from the runs of reproduce_ablations.py.
+
+Each run left ``curves.json`` (TrainingCurvesHook): the loss of every step and the metrics of every
+validation. An arm's result is the mean ± sample standard deviation over its seeds of the final validation;
+a claim "A beats B on M" is checked on the per-seed paired differences (same seed = same initialisation
+and, where the arms allow it, the same batches).
+"""
+import json
+import statistics
+from pathlib import Path
+from typing import Dict, List, Sequence
+
+import numpy as np
+
+DOMAINS = ('synth_a', 'synth_b')
+TABLE_METRICS = [('synth_a/rsum', 'RSUM synth_a'), ('synth_b/rsum', 'RSUM synth_b'), ('mean_rsum', 'mean RSUM')]
+GAP_METRICS = [('domain_gap/image', 'domain gap (image)'), ('domain_gap/text', 'domain gap (text)'),
+               ('domain_probe/image_acc', 'domain probe acc. (image)')]
+
+
+def load_curves(work_dir: Path) -> dict:
+    return json.loads((Path(work_dir) / 'curves.json').read_text())
+
+
+def final_metrics(curves: dict) -> Dict[str, float]:
+    metrics = dict(curves['val'][-1][1])
+    metrics['final_loss'] = float(np.mean([loss for _, loss in curves['loss'][-20:]]))
+    return metrics
+
+
+def mean_std(values: Sequence[float], digits: int = 1) -> str:
+    if len(values) == 1:
+        return f'{values[0]:.{digits}f}'
+    return f'{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}'
+
+
+def arm_results(runs) -> Dict[str, Dict[int, dict]]:
+    """arm name -> seed -> curves, for the runs that finished."""
+    results: Dict[str, Dict[int, dict]] = {}
+    for run in runs:
+        if (Path(run.work_dir) / 'done.json').is_file():
+            results.setdefault(run.arm.name, {})[run.seed] = load_curves(run.work_dir)
+    return results
+
+
+def arm_table(arms, results, with_gap: bool) -> List[str]:
+    columns = TABLE_METRICS + (GAP_METRICS if with_gap else []) + [('final_loss', 'final loss')]
+    lines = ['| arm | seeds | ' + ' | '.join(label for _, label in columns) + ' |',
+             '|---|---|' + '---|' * len(columns)]
+    for arm in arms:
+        by_seed = results.get(arm.name, {})
+        if not by_seed:
+            lines.append(f'| {arm.name} | 0 |' + ' not run |' * len(columns))
+            continue
+        finals = [final_metrics(curves) for curves in by_seed.values()]
+        cells = []
+        for key, _ in columns:
+            values = [f[key] for f in finals if key in f]
+            cells.append(mean_std(values, digits=3 if key == 'final_loss' else 1))
+        lines.append(f'| {arm.name} | {len(finals)} | ' + ' | '.join(cells) + ' |')
+    return lines
+
+
+def check_claim(results, better: str, worse: str, metric: str) -> dict:
+    """Paired by seed: the differences ``better - worse`` of the final ``metric``."""
+    seeds = sorted(set(results.get(better, {})) & set(results.get(worse, {})))
+    diffs = [final_metrics(results[better][s])[metric] - final_metrics(results[worse][s])[metric] for s in seeds]
+    if not diffs:
+        return dict(better=better, worse=worse, metric=metric, seeds=0, verdict='not run')
+    holds = sum(d > 0 for d in diffs)
+    mean = statistics.mean(diffs)
+    if holds == len(diffs):
+        verdict = 'reproduced'
+    elif mean > 0:
+        verdict = f'same direction on average, not on every seed ({holds}/{len(diffs)})'
+    else:
+        verdict = f'not reproduced ({holds}/{len(diffs)} seeds)'
+    return dict(better=better, worse=worse, metric=metric, seeds=len(diffs), mean_diff=mean,
+                std_diff=statistics.stdev(diffs) if len(diffs) > 1 else 0.0, wins=holds, diffs=diffs,
+                verdict=verdict)
+
+
+def claim_table(claims: List[dict]) -> List[str]:
+    lines = ['| claim | metric | difference (mean ± std over seeds) | seeds where it holds | verdict |',
+             '|---|---|---|---|---|']
+    for c in claims:
+        if not c['seeds']:
+            lines.append(f"| {c['better']} > {c['worse']} | {c['metric']} | – | 0 | not run |")
+            continue
+        lines.append(f"| {c['better']} > {c['worse']} | {c['metric']} | {c['mean_diff']:+.1f} ± {c['std_diff']:.1f} "
+                     f"| {c['wins']}/{c['seeds']} | {c['verdict']} |")
+    return lines
+
+
+def moving_average(values: np.ndarray, window: int) -> np.ndarray:
+    if len(values) < window:
+        return values
+    kernel = np.ones(window) / window
+    return np.convolve(values, kernel, mode='valid')
+
+
+def plot_experiment(name: str, spec: dict, results, path: Path) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    fig, (loss_ax, rsum_ax) = plt.subplots(1, 2, figsize=(12, 4.2))
+    for index, arm in enumerate(spec['arms']):
+        by_seed = results.get(arm.name)
+        if not by_seed:
+            continue
+        style = dict(color=f'C{index % 10}', linestyle='--' if 'look-alike' in arm.name else '-')
+        losses = np.array([[loss for _, loss in curves['loss']] for curves in by_seed.values()])
+        steps = np.array([step for step, _ in next(iter(by_seed.values()))['loss']])
+        window = max(1, len(steps) // 30)
+        loss_ax.plot(steps[window - 1:], moving_average(losses.mean(0), window), label=arm.name, **style)
+        val_steps = [step for step, _ in next(iter(by_seed.values()))['val']]
+        rsums = np.array([[metrics['mean_rsum'] for _, metrics in curves['val']] for curves in by_seed.values()])
+        mean, std = rsums.mean(0), rsums.std(0, ddof=1) if len(rsums) > 1 else np.zeros(rsums.shape[1])
+        rsum_ax.plot(val_steps, mean, marker='o', label=arm.name, **style)
+        rsum_ax.fill_between(val_steps, mean - std, mean + std, alpha=0.15, color=style['color'])
+    loss_ax.set(xlabel='optimiser step', ylabel='training loss (moving average, mean over seeds)', title=f'{name}: loss')
+    rsum_ax.set(xlabel='optimiser step', ylabel='held-out RSUM, mean of the two domains',
+                title=f'{name}: retrieval (mean ± std over seeds)')
+    for ax in (loss_ax, rsum_ax):
+        ax.grid(alpha=0.3)
+    rsum_ax.legend(fontsize=8)
+    fig.suptitle(spec['title'], fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def write_report(plan: Dict[str, list], experiments: Dict[str, dict], out: Path) -> dict:
+    """Writes ``out/results.md``, ``out/results.json`` and ``out/<experiment>.png``; returns the claims."""
+    out.mkdir(parents=True, exist_ok=True)
+    lines, summary = ['# Ablation results (generated by tools/analysis_tools/reproduce_ablations.py)', ''], {}
+    for name, spec in experiments.items():
+        results = arm_results(plan[name])
+        claims = [check_claim(results, *claim) for claim in spec['claims']]
+        summary[name] = dict(title=spec['title'], claims=claims, arms={
+            arm: {str(seed): final_metrics(curves) for seed, curves in by_seed.items()}
+            for arm, by_seed in results.items()})
+        lines += [f'## {name}: {spec["title"]}', '']
+        lines += arm_table(spec['arms'], results, with_gap=name == 'E1') + ['']
+        lines += claim_table(claims) + ['']
+        if results:
+            plot_experiment(name, spec, results, out / f'{name}.png')
+            lines += [f'![{name}]({name}.png)', '']
+    (out / 'results.md').write_text('\n'.join(lines) + '\n')
+    (out / 'results.json').write_text(json.dumps(summary, indent=1) + '\n')
+    print('\n'.join(lines))
+    return summary

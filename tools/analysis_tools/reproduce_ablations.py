@@ -1,0 +1,250 @@
+"""Reproduce the direction of ZeroVL's ablations on this CPU (docs/reproduction.md, zerovl_method.md §5).
+
+    python tools/analysis_tools/reproduce_ablations.py                      # every experiment, seeds 0 1 2
+    python tools/analysis_tools/reproduce_ablations.py --experiments E1 --seeds 0
+    python tools/analysis_tools/reproduce_ablations.py --report-only        # tables and plots from saved runs
+
+Every run is a plain ``tools/train.py`` (or, for E4, ``tools/dist_train.sh ... 2``) command on
+configs/reproduction/cpu_two_domain.py with ``--cfg-options``: the arm's overrides plus the seed. Arms of one
+experiment take the same number of optimiser steps; all but E3's take the same samples. A run's result is
+the ``curves.json`` its TrainingCurvesHook writes (loss per step, retrieval and domain-gap metrics per
+validation). Runs are stored under ``--out/runs/<hash of dataset + options>-s<seed>`` and reused when
+complete, so an interrupted reproduction resumes, and an arm shared by two experiments trains once.
+"""
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, NamedTuple, Sequence, Tuple
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from zerovl.datasets.synthetic import make_synthetic_dataset  # noqa: E402
+from zerovl.testing.distributed import find_free_port  # noqa: E402
+
+BASE_CONFIG = REPO / 'configs/reproduction/cpu_two_domain.py'
+
+# The synthetic sets, all at 32 px with 200 held-out images x 5 captions per domain. 'scarce' is E2's
+# data-scarce regime (about 5 batches an epoch, so 300 steps are ~60 epochs and overfitting shows).
+DATASETS = {
+    'two_domain': dict(train_a=3200, train_b=1000),
+    'look_alike': dict(train_a=3200, train_b=1000, look_alike=True),
+    'scarce': dict(train_a=480, train_b=150),
+}
+COMMON_DATA = dict(valid_images=200, captions_per_image=5, image_size=32, seed=0)
+
+
+class Arm(NamedTuple):
+    """An arm is the base config plus ``options``; arms equal to the base say so with no options, which
+    also lets experiments share those runs."""
+    name: str
+    options: Tuple[str, ...]  # --cfg-options entries (the seed is added per run)
+    dataset: str = 'two_domain'
+    processes: int = 1
+
+
+def mixup(mode: str) -> Tuple[str, ...]:
+    return ('model.mixup.type=CoinFlipMixup', 'model.mixup.beta=0.1', f'model.mixup.mode={mode}')
+
+
+def sampling(mode: str) -> Tuple[str, ...]:
+    return (f'train_dataloader.batch_sampler.mode={mode}',)
+
+
+def batch(size: int, sub_batch: int = 0) -> Tuple[str, ...]:
+    dga = (f'model.dga.sub_batch_size={sub_batch}',) if sub_batch else ()
+    return (f'train_dataloader.batch_size={size}',) + dga
+
+
+def temperature(init: float, learnable: bool = False) -> Tuple[str, ...]:
+    return (f'model.loss.temperature.init={init}', f'model.loss.temperature.learnable={learnable}')
+
+
+# E3 stops at 128 and compares DGA with a true batch there (the base arm): a 300-step arm at 256 costs two
+# base runs, at 512 four, and those would not fit the ~2 hours this 2-core CPU had for the whole
+# reproduction (docs/reproduction.md). E7's last arm still goes to 256.
+EXPERIMENTS: Dict[str, Dict[str, object]] = {
+    'E1': dict(
+        title='Sampling: debiased vs shuffled vs sequential batches, and the look-alike control',
+        arms=[Arm('debias', sampling('debias')), Arm('shuffle', ()),
+              Arm('sequential', sampling('sequential')),
+              Arm('debias (look-alike)', sampling('debias'), 'look_alike'),
+              Arm('shuffle (look-alike)', (), 'look_alike'),
+              Arm('sequential (look-alike)', sampling('sequential'), 'look_alike')],
+        claims=[('debias', 'shuffle', 'mean_rsum'), ('shuffle', 'sequential', 'mean_rsum'),
+                ('debias (look-alike)', 'shuffle (look-alike)', 'mean_rsum'),
+                ('shuffle', 'debias', 'domain_gap/image'), ('shuffle', 'debias', 'domain_gap/text')]),
+    'E2': dict(
+        title='Mixup in a data-scarce setting (630 training pairs, ~60 epochs)',
+        arms=[Arm('none', (), 'scarce'), Arm('image only', mixup('image'), 'scarce'),
+              Arm('text only', mixup('text'), 'scarce'), Arm('coin flip', mixup('coin'), 'scarce'),
+              Arm('both', mixup('both'), 'scarce')],
+        claims=[('coin flip', 'none', 'mean_rsum'), ('coin flip', 'image only', 'mean_rsum'),
+                ('coin flip', 'text only', 'mean_rsum'), ('coin flip', 'both', 'mean_rsum')]),
+    'E3': dict(
+        title='Batch size through DGA (sub-batch 32) at equal steps, and DGA vs one true batch of 128',
+        arms=[Arm('32', batch(32)), Arm('64 (DGA 2x32)', batch(64, 32)), Arm('128 (DGA 4x32)', batch(128, 32)),
+              Arm('128 (one batch)', ())],
+        claims=[('64 (DGA 2x32)', '32', 'mean_rsum'), ('128 (DGA 4x32)', '64 (DGA 2x32)', 'mean_rsum'),
+                ('128 (DGA 4x32)', '32', 'mean_rsum')]),
+    'E4': dict(
+        title='Gather with gradient on vs off, 2 gloo processes x 64 (global batch 128)',
+        arms=[Arm('gather with grad', ('train_dataloader.batch_size=64', 'model.loss.gather_with_grad=True'),
+                  processes=2),
+              Arm('gather without grad', ('train_dataloader.batch_size=64', 'model.loss.gather_with_grad=False'),
+                  processes=2)],
+        claims=[('gather with grad', 'gather without grad', 'mean_rsum')]),
+    'E5': dict(
+        title='Temperature: constants vs learnable',
+        arms=[Arm('0.01', temperature(0.01)), Arm('0.02', ()), Arm('0.05', temperature(0.05)),
+              Arm('0.1', temperature(0.1)), Arm('learnable from 0.07', temperature(0.07, True))],
+        claims=[('0.02', 'learnable from 0.07', 'mean_rsum')]),
+    'E7': dict(
+        title='The cumulative stack: baseline, + debias, + mixup, + DGA batch 256',
+        arms=[Arm('baseline (shuffle, 128)', ()), Arm('+ debias', sampling('debias')),
+              Arm('+ mixup', sampling('debias') + mixup('coin')),
+              Arm('+ DGA 256', sampling('debias') + mixup('coin') + batch(256, 128))],
+        claims=[('+ debias', 'baseline (shuffle, 128)', 'mean_rsum'), ('+ mixup', '+ debias', 'mean_rsum'),
+                ('+ DGA 256', '+ mixup', 'mean_rsum')]),
+}
+
+
+# ------------------------------------------------------------------------------------------------ runs
+class Run(NamedTuple):
+    arm: Arm
+    seed: int
+    work_dir: Path
+
+
+def data_root(out: Path, dataset: str) -> Path:
+    return out / 'data' / dataset
+
+
+def run_options(arm: Arm, seed: int, out: Path) -> List[str]:
+    root = data_root(out, arm.dataset)
+    # The vocabulary path stays the base config's: every set is generated with the same vocabulary
+    # (prepare_data checks), so only the data roots move.
+    roots = [f'{loader}.dataset.datasets.{i}.data_root={root}'
+             for loader in ('train_dataloader', 'val_dataloader') for i in (0, 1)]
+    return list(arm.options) + roots + [f'randomness.seed={seed}'] + (
+        [f'model.mixup.seed={seed}'] if any(o.startswith('model.mixup') for o in arm.options) else [])
+
+
+def run_dir(out: Path, arm: Arm, seed: int) -> Path:
+    key = json.dumps([arm.dataset, sorted(arm.options), arm.processes])
+    return out / 'runs' / f'{hashlib.sha1(key.encode()).hexdigest()[:10]}-s{seed}'
+
+
+def command(run: Run, out: Path) -> List[str]:
+    options = ['--cfg-options'] + run_options(run.arm, run.seed, out)
+    if run.arm.processes > 1:
+        return ['bash', str(REPO / 'tools/dist_train.sh'), str(BASE_CONFIG), str(run.arm.processes),
+                '--work-dir', str(run.work_dir)] + options
+    return [sys.executable, str(REPO / 'tools/train.py'), str(BASE_CONFIG), '--work-dir', str(run.work_dir)] + options
+
+
+def is_complete(run: Run) -> bool:
+    return (run.work_dir / 'done.json').is_file() and (run.work_dir / 'curves.json').is_file()
+
+
+def prepare_data(out: Path, names: Sequence[str]) -> None:
+    vocabularies = set()
+    for name in names:
+        summary = make_synthetic_dataset(data_root(out, name), **DATASETS[name], **COMMON_DATA)
+        vocabularies.add(Path(summary['vocab']).read_text())
+    base_vocab = make_synthetic_dataset(REPO / 'data/reproduction/two_domain', **DATASETS['two_domain'],
+                                        **COMMON_DATA)['vocab']
+    vocabularies.add(Path(base_vocab).read_text())
+    if len(vocabularies) != 1:
+        raise RuntimeError('the synthetic sets have different vocabularies; the runs share one tokenizer')
+
+
+def launch(run: Run, out: Path) -> subprocess.Popen:
+    run.work_dir.mkdir(parents=True, exist_ok=True)
+    cmd = command(run, out)
+    (run.work_dir / 'command.txt').write_text(' '.join(cmd) + '\n')
+    # One thread per process: the scheduler fills the cores with processes instead, which scales better
+    # on a small CPU than one run with several threads.
+    env = dict(os.environ, OMP_NUM_THREADS='1', PORT=str(find_free_port()), PYTHONPATH=str(REPO),
+               PYTHON=sys.executable)
+    log = (run.work_dir / 'log.txt').open('w')
+    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def run_all(runs: List[Run], out: Path, slots: int) -> None:
+    pending = [run for run in runs if not is_complete(run)]
+    print(f'{len(runs) - len(pending)} of {len(runs)} runs already complete; {len(pending)} to go', flush=True)
+    active: List[Tuple[Run, subprocess.Popen, float]] = []
+    failures = []
+    while pending or active:
+        while pending and sum(r.arm.processes for r, _, _ in active) + pending[0].arm.processes <= max(
+                slots, pending[0].arm.processes if not active else 0):
+            run = pending.pop(0)
+            active.append((run, launch(run, out), time.time()))
+        time.sleep(1.0)
+        for item in list(active):
+            run, process, start = item
+            if process.poll() is None:
+                continue
+            active.remove(item)
+            elapsed = time.time() - start
+            if process.returncode == 0 and (run.work_dir / 'curves.json').is_file():
+                (run.work_dir / 'done.json').write_text(json.dumps({'seconds': elapsed}))
+                print(f'done  {run.arm.name!r} seed {run.seed} in {elapsed:.0f} s -> {run.work_dir}', flush=True)
+            else:
+                failures.append(run)
+                print(f'FAILED {run.arm.name!r} seed {run.seed} (exit {process.returncode}); '
+                      f'see {run.work_dir / "log.txt"}', flush=True)
+    if failures:
+        raise SystemExit(f'{len(failures)} runs failed')
+
+
+def planned_runs(experiments: Sequence[str], seeds: Sequence[int], out: Path) -> Dict[str, List[Run]]:
+    plan = {}
+    for name in experiments:
+        plan[name] = [Run(arm, seed, run_dir(out, arm, seed)) for arm in EXPERIMENTS[name]['arms'] for seed in seeds]
+    return plan
+
+
+def unique_runs(plan: Dict[str, List[Run]]) -> List[Run]:
+    """Each run once, seed by seed: stopped early, the finished runs still cover every arm."""
+    seen, runs = set(), []
+    for experiment_runs in plan.values():
+        for run in experiment_runs:
+            if run.work_dir not in seen:
+                seen.add(run.work_dir)
+                runs.append(run)
+    return sorted(runs, key=lambda run: run.seed)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--experiments', nargs='+', default=list(EXPERIMENTS), choices=list(EXPERIMENTS))
+    parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
+    parser.add_argument('--out', type=Path, default=REPO / 'work_dirs/reproduction',
+                        help='data, runs and the report (results.md, results.json, PNG plots) go here')
+    parser.add_argument('--jobs', type=int, default=os.cpu_count() or 1, help='processes at a time')
+    parser.add_argument('--report-only', action='store_true', help='skip training; report the runs on disk')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    out = args.out.resolve()
+    plan = planned_runs(args.experiments, args.seeds, out)
+    if not args.report_only:
+        datasets = sorted({run.arm.dataset for runs in plan.values() for run in runs})
+        prepare_data(out, datasets)
+        run_all(unique_runs(plan), out, args.jobs)
+    from ablation_report import write_report  # next to this file
+    write_report(plan, {name: EXPERIMENTS[name] for name in plan}, out)
+
+
+if __name__ == '__main__':
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    main()
