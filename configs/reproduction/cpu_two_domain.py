@@ -67,7 +67,8 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=max_iters // 10),
     dict(type='CosineAnnealingLR', eta_min_ratio=0.1, by_epoch=False, begin=max_iters // 10, end=max_iters),
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=val_interval)
+# PromptIterBasedTrainLoop: MMEngine's IterBasedTrainLoop minus a 2 s sleep at every pass over the data.
+train_cfg = dict(type='PromptIterBasedTrainLoop', max_iters=max_iters, val_interval=val_interval)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 log_processor = dict(by_epoch=False)
