@@ -2,6 +2,7 @@
 
     python tools/analysis_tools/reproduce_ablations.py                      # every experiment, seeds 0 1 2
     python tools/analysis_tools/reproduce_ablations.py --experiments E1 --seeds 0
+    python tools/analysis_tools/reproduce_ablations.py --experiments E1 --arms debias shuffle --max-iters 200
     python tools/analysis_tools/reproduce_ablations.py --report-only        # tables and plots from saved runs
 
 Every run is a plain ``tools/train.py`` (or, for E4, ``tools/dist_train.sh ... 2``) command on
@@ -204,10 +205,24 @@ def run_all(runs: List[Run], out: Path, slots: int) -> None:
         raise SystemExit(f'{len(failures)} runs failed')
 
 
-def planned_runs(experiments: Sequence[str], seeds: Sequence[int], out: Path) -> Dict[str, List[Run]]:
+def schedule(max_iters: int) -> Tuple[str, ...]:
+    """A shorter (or longer) schedule of the same shape: 10 % warm-up, cosine to the end, one validation
+    at the end."""
+    warmup = max(1, max_iters // 10)
+    return (f'train_cfg.max_iters={max_iters}', f'train_cfg.val_interval={max_iters}',
+            f'param_scheduler.0.end={warmup}', f'param_scheduler.1.begin={warmup}', f'param_scheduler.1.end={max_iters}')
+
+
+def planned_runs(experiments: Sequence[str], seeds: Sequence[int], out: Path, arms: Sequence[str] = (),
+                 max_iters: int = 0) -> Dict[str, List[Run]]:
+    """Runs per experiment; ``arms`` keeps only the named arms, ``max_iters`` replaces the schedule (and,
+    being part of the options, gives the runs their own directories)."""
     plan = {}
     for name in experiments:
-        plan[name] = [Run(arm, seed, run_dir(out, arm, seed)) for arm in EXPERIMENTS[name]['arms'] for seed in seeds]
+        chosen = [arm for arm in EXPERIMENTS[name]['arms'] if not arms or arm.name in arms]
+        if max_iters:
+            chosen = [arm._replace(options=arm.options + schedule(max_iters)) for arm in chosen]
+        plan[name] = [Run(arm, seed, run_dir(out, arm, seed)) for arm in chosen for seed in seeds]
     return plan
 
 
@@ -225,26 +240,33 @@ def unique_runs(plan: Dict[str, List[Run]]) -> List[Run]:
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--experiments', nargs='+', default=list(EXPERIMENTS), choices=list(EXPERIMENTS))
+    parser.add_argument('--arms', nargs='+', default=[], help='only these arms (by name) of the experiments')
     parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
+    parser.add_argument('--max-iters', type=int, default=0,
+                        help='another schedule length (default: the base config\'s 300 steps)')
     parser.add_argument('--out', type=Path, default=REPO / 'work_dirs/reproduction',
                         help='data, runs and the report (results.md, results.json, PNG plots) go here')
     parser.add_argument('--jobs', type=int, default=os.cpu_count() or 1, help='processes at a time')
     parser.add_argument('--report-only', action='store_true', help='skip training; report the runs on disk')
+    parser.add_argument('--report-dir', type=Path, help='where results.md/json and the plots go (default: --out)')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     out = args.out.resolve()
-    plan = planned_runs(args.experiments, args.seeds, out)
+    plan = planned_runs(args.experiments, args.seeds, out, args.arms, args.max_iters)
     if not args.report_only:
         datasets = sorted({run.arm.dataset for runs in plan.values() for run in runs})
         prepare_data(out, datasets)
         run_all(unique_runs(plan), out, args.jobs)
     from ablation_report import write_report  # next to this file
-    write_report(plan, {name: EXPERIMENTS[name] for name in plan}, out)
+    specs = {name: dict(EXPERIMENTS[name], arms=list(dict.fromkeys(run.arm for run in runs)))
+             for name, runs in plan.items()}
+    return write_report(plan, specs, (args.report_dir or out).resolve())
 
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 if __name__ == '__main__':
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     main()
