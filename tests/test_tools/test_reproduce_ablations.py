@@ -52,6 +52,7 @@ def fake_run(tmp_path, arm, seed, final_rsum, gap=0.5):
                   'domain_gap/image': gap, 'domain_gap/text': gap, 'domain_probe/image_acc': 100.0}]]
     (work_dir / 'curves.json').write_text(json.dumps({'loss': [[i, 5.0 - i / 50] for i in range(1, 101)], 'val': val}))
     (work_dir / 'done.json').write_text('{}')
+    (work_dir / 'config.py').write_text('train_dataloader = dict(batch_size=128)\n')  # as MMEngine dumps it
     return ablations.Run(arm, seed, work_dir)
 
 
@@ -67,8 +68,10 @@ def test_claims_are_checked_per_seed_and_reported(tmp_path):
     assert claims[0]['mean_diff'] == pytest.approx((50 + 50 + 5) / 3)
     assert claims[1]['wins'] == 2 and claims[1]['verdict'].startswith('same direction on average')
     assert claims[2]['wins'] == 0 and claims[2]['verdict'].startswith('not reproduced')
+    # Loss 5 - step/50, averaged over 10 steps, first falls below ln(128) - 1 = 3.852 at step 62.
+    assert summary['EX']['arms']['A']['0']['plateau_exit'] == 62
     text = (tmp_path / 'report' / 'results.md').read_text()
-    assert '| A | 3 | 210.0 ± 10.0 | 190.0 ± 10.0 | 200.0 ± 10.0 | 3.190 ± 0.000 |' in text
+    assert '| A | 3 | 210.0 ± 10.0 | 190.0 ± 10.0 | 200.0 ± 10.0 | 3.190 ± 0.000 | 62 ± 0 |' in text
     assert (tmp_path / 'report' / 'EX.png').stat().st_size > 10_000
 
 

@@ -22,6 +22,23 @@ def load_curves(work_dir: Path) -> dict:
     return json.loads((Path(work_dir) / 'curves.json').read_text())
 
 
+def global_batch(run) -> int:
+    """Pairs per optimiser step, from the config the run dumped into its work dir."""
+    from mmengine.config import Config
+    dumped = next(Path(run.work_dir).glob('*.py'))
+    return int(Config.fromfile(str(dumped)).train_dataloader.batch_size) * run.arm.processes
+
+
+def plateau_exit(curves: dict, batch: int, window: int = 10):
+    """First step at which the loss (moving average over ``window`` steps) is 1 nat below chance, ln(batch):
+    where a run starts telling pairs apart by content. Shuffled batches reach 0.5 nat below chance by the
+    domain cue alone, so the threshold is past that shortcut. None if the run never gets there."""
+    steps = np.array([step for step, _ in curves['loss']])
+    smooth = moving_average(np.array([loss for _, loss in curves['loss']]), window)
+    below = np.nonzero(smooth < np.log(batch) - 1.0)[0]
+    return int(steps[below[0] + window - 1]) if len(below) else None
+
+
 def final_metrics(curves: dict) -> Dict[str, float]:
     metrics = dict(curves['val'][-1][1])
     metrics['final_loss'] = float(np.mean([loss for _, loss in curves['loss'][-20:]]))
@@ -35,29 +52,38 @@ def mean_std(values: Sequence[float], digits: int = 1) -> str:
 
 
 def arm_results(runs) -> Dict[str, Dict[int, dict]]:
-    """arm name -> seed -> curves, for the runs that finished."""
+    """arm name -> seed -> curves (with the run's ``plateau_exit`` step added), for the finished runs."""
     results: Dict[str, Dict[int, dict]] = {}
     for run in runs:
         if (Path(run.work_dir) / 'done.json').is_file():
-            results.setdefault(run.arm.name, {})[run.seed] = load_curves(run.work_dir)
+            curves = load_curves(run.work_dir)
+            curves['plateau_exit'] = plateau_exit(curves, global_batch(run))
+            results.setdefault(run.arm.name, {})[run.seed] = curves
     return results
+
+
+def exit_cell(by_seed: Dict[int, dict]) -> str:
+    exits = [curves['plateau_exit'] for curves in by_seed.values()]
+    reached = [step for step in exits if step is not None]
+    cell = mean_std(reached, digits=0) if reached else 'never'
+    return cell if len(reached) == len(exits) else f'{cell} ({len(exits) - len(reached)} never)'
 
 
 def arm_table(arms, results, with_gap: bool) -> List[str]:
     columns = TABLE_METRICS + (GAP_METRICS if with_gap else []) + [('final_loss', 'final loss')]
-    lines = ['| arm | seeds | ' + ' | '.join(label for _, label in columns) + ' |',
-             '|---|---|' + '---|' * len(columns)]
+    lines = ['| arm | seeds | ' + ' | '.join(label for _, label in columns) + ' | leaves plateau at step |',
+             '|---|---|' + '---|' * (len(columns) + 1)]
     for arm in arms:
         by_seed = results.get(arm.name, {})
         if not by_seed:
-            lines.append(f'| {arm.name} | 0 |' + ' not run |' * len(columns))
+            lines.append(f'| {arm.name} | 0 |' + ' not run |' * (len(columns) + 1))
             continue
         finals = [final_metrics(curves) for curves in by_seed.values()]
         cells = []
         for key, _ in columns:
             values = [f[key] for f in finals if key in f]
             cells.append(mean_std(values, digits=3 if key == 'final_loss' else 1))
-        lines.append(f'| {arm.name} | {len(finals)} | ' + ' | '.join(cells) + ' |')
+        lines.append(f'| {arm.name} | {len(finals)} | ' + ' | '.join(cells) + f' | {exit_cell(by_seed)} |')
     return lines
 
 
@@ -139,7 +165,8 @@ def write_report(plan: Dict[str, list], experiments: Dict[str, dict], out: Path)
         results = arm_results(plan[name])
         claims = [check_claim(results, *claim) for claim in spec['claims']]
         summary[name] = dict(title=spec['title'], claims=claims, arms={
-            arm: {str(seed): final_metrics(curves) for seed, curves in by_seed.items()}
+            arm: {str(seed): dict(final_metrics(curves), plateau_exit=curves['plateau_exit'])
+                  for seed, curves in by_seed.items()}
             for arm, by_seed in results.items()})
         lines += [f'## {name}: {spec["title"]}', '']
         lines += arm_table(spec['arms'], results, with_gap=name == 'E1') + ['']
