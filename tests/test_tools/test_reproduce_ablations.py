@@ -82,3 +82,14 @@ def test_an_unfinished_arm_is_reported_as_not_run(tmp_path):
                                   tmp_path / 'report')
     assert summary['EX']['claims'][0]['verdict'] == 'not run'
     assert '| B | 0 | not run |' in (tmp_path / 'report' / 'results.md').read_text()
+
+
+def test_curve_agreement_finds_where_two_runs_part(tmp_path):
+    arms = [ablations.Arm('dga', ('x=1',)), ablations.Arm('one batch', ())]
+    runs = [fake_run(tmp_path, arm, 0, 100.0) for arm in arms]
+    curves_path = runs[0].work_dir / 'curves.json'
+    curves = json.loads(curves_path.read_text())
+    curves['loss'] = [[step, loss + (0.2 if step >= 30 else 1e-6)] for step, loss in curves['loss']]
+    curves_path.write_text(json.dumps(curves))
+    lines = report.curve_agreement(report.arm_results(runs), 'dga', 'one batch')
+    assert lines[2].startswith('| 0 | 1.00e-06 | 2.00e-01 | 30 |')

@@ -118,6 +118,20 @@ def claim_table(claims: List[dict]) -> List[str]:
     return lines
 
 
+def curve_agreement(results, first: str, second: str, tolerance: float = 0.05) -> List[str]:
+    """Per seed: how long two arms' loss curves stay together (|difference| <= ``tolerance``)."""
+    lines = [f'| {first} vs {second}: seed | loss difference at step 1 | largest difference, steps 1-50 '
+             f'| first step apart by > {tolerance} |', '|---|---|---|---|']
+    for seed in sorted(set(results.get(first, {})) & set(results.get(second, {}))):
+        a = np.array([loss for _, loss in results[first][seed]['loss']])
+        b = np.array([loss for _, loss in results[second][seed]['loss']])
+        diff = np.abs(a - b)
+        apart = np.nonzero(diff > tolerance)[0]
+        lines.append(f'| {seed} | {diff[0]:.2e} | {diff[:50].max():.2e} | '
+                     f'{apart[0] + 1 if len(apart) else "never"} |')
+    return lines
+
+
 def moving_average(values: np.ndarray, window: int) -> np.ndarray:
     if len(values) < window:
         return values
@@ -171,6 +185,8 @@ def write_report(plan: Dict[str, list], experiments: Dict[str, dict], out: Path)
         lines += [f'## {name}: {spec["title"]}', '']
         lines += arm_table(spec['arms'], results, with_gap=name == 'E1') + ['']
         lines += claim_table(claims) + ['']
+        for first, second in spec.get('same_curves', []):
+            lines += curve_agreement(results, first, second) + ['']
         if results:
             plot_experiment(name, spec, results, out / f'{name}.png')
             lines += [f'![{name}]({name}.png)', '']

@@ -62,6 +62,9 @@ def batch(size: int, sub_batch: int = 0) -> Tuple[str, ...]:
     return (f'train_dataloader.batch_size={size}',) + dga
 
 
+NO_DROPOUT = ('model.text_tower.config.hidden_dropout_prob=0.0', 'model.text_tower.config.attention_probs_dropout_prob=0.0')
+
+
 def temperature(init: float, learnable: bool = False) -> Tuple[str, ...]:
     return (f'model.loss.temperature.init={init}', f'model.loss.temperature.learnable={learnable}')
 
@@ -90,7 +93,14 @@ EXPERIMENTS: Dict[str, Dict[str, object]] = {
     'E3': dict(
         title='Batch size through DGA (sub-batch 32) at equal steps, and DGA vs one true batch of 128',
         arms=[Arm('32', batch(32)), Arm('64 (DGA 2x32)', batch(64, 32)), Arm('128 (DGA 4x32)', batch(128, 32)),
-              Arm('128 (one batch)', ())],
+              Arm('128 (one batch)', ()),
+              # Dropout off: DGA's sub-batches draw other dropout masks than one large batch does (same
+              # distribution, another draw), so only without dropout can the two curves coincide.
+              Arm('128 (one batch, no dropout)', NO_DROPOUT),
+              Arm('128 (DGA 4x32, no dropout)', batch(128, 32) + NO_DROPOUT)],
+        # Pairs whose loss curves should coincide step by step (same seed, same batches, same gradient).
+        same_curves=[('128 (DGA 4x32, no dropout)', '128 (one batch, no dropout)'),
+                     ('128 (DGA 4x32)', '128 (one batch)')],
         claims=[('64 (DGA 2x32)', '32', 'mean_rsum'), ('128 (DGA 4x32)', '64 (DGA 2x32)', 'mean_rsum'),
                 ('128 (DGA 4x32)', '32', 'mean_rsum')]),
     'E4': dict(
