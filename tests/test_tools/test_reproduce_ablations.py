@@ -1,6 +1,5 @@
 """The ablation runner's plan (commands, shared runs) and its report (claims, tables, plots) on made-up curves."""
 import json
-from pathlib import Path
 
 import pytest
 
