@@ -92,3 +92,11 @@ def test_curve_agreement_finds_where_two_runs_part(tmp_path):
     curves_path.write_text(json.dumps(curves))
     lines = report.curve_agreement(report.arm_results(runs), 'dga', 'one batch')
     assert lines[2].startswith('| 0 | 1.00e-06 | 2.00e-01 | 30 |')
+
+
+def test_scheduler_counts_processes_against_the_slots(tmp_path):
+    one, two = ablations.Arm('one', ()), ablations.Arm('two', (), processes=2)
+    busy = [ablations.Active(ablations.Run(one, 0, tmp_path), None, None, 0.0)]
+    assert ablations.can_start(ablations.Run(one, 1, tmp_path), busy, slots=2)
+    assert not ablations.can_start(ablations.Run(two, 0, tmp_path), busy, slots=2)
+    assert ablations.can_start(ablations.Run(two, 0, tmp_path), [], slots=1)  # wider than all slots: alone

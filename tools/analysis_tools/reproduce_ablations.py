@@ -7,7 +7,8 @@
 
 Every run is a plain ``tools/train.py`` (or, for E4, ``tools/dist_train.sh ... 2``) command on
 configs/reproduction/cpu_two_domain.py with ``--cfg-options``: the arm's overrides plus the seed. Arms of one
-experiment take the same number of optimiser steps; all but E3's take the same samples. A run's result is
+experiment take the same number of optimiser steps, and the same samples except where the batch size is
+the ablated variable (E3, E7's last arm). A run's result is
 the ``curves.json`` its TrainingCurvesHook writes (loss per step, retrieval and domain-gap metrics per
 validation). Runs are stored under ``--out/runs/<hash of dataset + options>-s<seed>`` and reused when
 complete, so an interrupted reproduction resumes, and an arm shared by two experiments trains once.
@@ -175,7 +176,14 @@ def prepare_data(out: Path, names: Sequence[str]) -> None:
         raise RuntimeError('the synthetic sets have different vocabularies; the runs share one tokenizer')
 
 
-def launch(run: Run, out: Path) -> subprocess.Popen:
+class Active(NamedTuple):
+    run: Run
+    process: subprocess.Popen
+    log: object
+    start: float
+
+
+def launch(run: Run, out: Path) -> Active:
     run.work_dir.mkdir(parents=True, exist_ok=True)
     cmd = command(run, out)
     (run.work_dir / 'command.txt').write_text(' '.join(cmd) + '\n')
@@ -184,35 +192,42 @@ def launch(run: Run, out: Path) -> subprocess.Popen:
     env = dict(os.environ, OMP_NUM_THREADS='1', PORT=str(find_free_port()), PYTHONPATH=str(REPO),
                PYTHON=sys.executable)
     log = (run.work_dir / 'log.txt').open('w')
-    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return Active(run, subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT), log,
+                  time.time())
+
+
+def can_start(run: Run, active: List[Active], slots: int) -> bool:
+    """A run takes one slot per process; one wider than all the slots starts when nothing else runs."""
+    busy = sum(item.run.arm.processes for item in active)
+    return busy + run.arm.processes <= slots or not active
+
+
+def finish(item: Active) -> bool:
+    item.log.close()
+    run, elapsed = item.run, time.time() - item.start
+    if item.process.returncode == 0 and (run.work_dir / 'curves.json').is_file():
+        (run.work_dir / 'done.json').write_text(json.dumps({'seconds': elapsed}))
+        print(f'done  {run.arm.name!r} seed {run.seed} in {elapsed:.0f} s -> {run.work_dir}', flush=True)
+        return True
+    print(f'FAILED {run.arm.name!r} seed {run.seed} (exit {item.process.returncode}); '
+          f'see {run.work_dir / "log.txt"}', flush=True)
+    return False
 
 
 def run_all(runs: List[Run], out: Path, slots: int) -> None:
     pending = [run for run in runs if not is_complete(run)]
     print(f'{len(runs) - len(pending)} of {len(runs)} runs already complete; {len(pending)} to go', flush=True)
-    active: List[Tuple[Run, subprocess.Popen, float]] = []
-    failures = []
+    active: List[Active] = []
+    failures = 0
     while pending or active:
-        while pending and sum(r.arm.processes for r, _, _ in active) + pending[0].arm.processes <= max(
-                slots, pending[0].arm.processes if not active else 0):
-            run = pending.pop(0)
-            active.append((run, launch(run, out), time.time()))
+        while pending and can_start(pending[0], active, slots):
+            active.append(launch(pending.pop(0), out))
         time.sleep(1.0)
-        for item in list(active):
-            run, process, start = item
-            if process.poll() is None:
-                continue
+        for item in [item for item in active if item.process.poll() is not None]:
             active.remove(item)
-            elapsed = time.time() - start
-            if process.returncode == 0 and (run.work_dir / 'curves.json').is_file():
-                (run.work_dir / 'done.json').write_text(json.dumps({'seconds': elapsed}))
-                print(f'done  {run.arm.name!r} seed {run.seed} in {elapsed:.0f} s -> {run.work_dir}', flush=True)
-            else:
-                failures.append(run)
-                print(f'FAILED {run.arm.name!r} seed {run.seed} (exit {process.returncode}); '
-                      f'see {run.work_dir / "log.txt"}', flush=True)
+            failures += not finish(item)
     if failures:
-        raise SystemExit(f'{len(failures)} runs failed')
+        raise SystemExit(f'{failures} runs failed')
 
 
 def schedule(max_iters: int) -> Tuple[str, ...]:
