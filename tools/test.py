@@ -23,6 +23,7 @@ from zerovl.engine.checkpoint import TRUST_ENV  # noqa: E402
 from zerovl.engine.hooks import EvalProgressHook  # noqa: E402
 from zerovl.evaluation import format_metrics_table  # noqa: E402
 from zerovl.utils import load_config, register_all_modules  # noqa: E402
+from zerovl.utils.device import DeviceUnavailableError, add_device_argument, pin_run_device  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -38,6 +39,7 @@ def parse_args(argv=None):
                         help='no progress display during evaluation (EvalProgressHook)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
+    add_device_argument(parser)
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', '0')
     return args
@@ -71,6 +73,10 @@ def main(argv=None):
               f'names them, seed {cfg.get("randomness", {}).get("seed")} for everything else)')
     if not args.no_progress:
         add_progress_hook(cfg)
+    try:
+        pin_run_device(cfg, args.device)
+    except DeviceUnavailableError as error:
+        raise SystemExit(f'error: {error}') from None
     prepare_distributed(cfg, args.launcher)
     metrics = Runner.from_cfg(cfg).test()
     if is_main_process():

@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from zerovl.engine import prepare_distributed  # noqa: E402
 from zerovl.engine.checkpoint import TRUST_ENV  # noqa: E402
 from zerovl.utils import load_config, register_all_modules  # noqa: E402
+from zerovl.utils.device import DeviceUnavailableError, add_device_argument, pin_run_device  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -29,6 +30,7 @@ def parse_args(argv=None):
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. train_dataloader.batch_size=64')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
+    add_device_argument(parser)
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', '0')
     return args
@@ -43,6 +45,7 @@ def build_config(args) -> Config:
     elif args.resume:
         cfg.resume, cfg.load_from = True, args.resume
     check_pretrained_weights(cfg, args.config)
+    pin_run_device(cfg, args.device)
     prepare_distributed(cfg, args.launcher)
     return cfg
 
@@ -60,7 +63,11 @@ def main(argv=None):
     if args.trust_checkpoint:
         os.environ[TRUST_ENV] = '1'
     register_all_modules()
-    runner = Runner.from_cfg(build_config(args))
+    try:
+        cfg = build_config(args)
+    except DeviceUnavailableError as error:
+        raise SystemExit(f'error: {error}') from None
+    runner = Runner.from_cfg(cfg)
     runner.train()
 
 

@@ -39,7 +39,7 @@ def test_resume_continues_with_the_same_losses(uninterrupted, synthetic_root, tm
 
 def test_checkpoints_are_plain_and_load_with_weights_only(uninterrupted):
     work_dir = uninterrupted[0]
-    checkpoint = torch.load(osp.join(work_dir, 'epoch_1.pth'), weights_only=True)
+    checkpoint = torch.load(osp.join(work_dir, 'epoch_1.pth'), map_location='cpu', weights_only=True)
     assert {'meta', 'state_dict', 'message_hub', 'optimizer', 'param_schedulers'} <= set(checkpoint)
 
 

@@ -60,7 +60,7 @@ def dual_encoder_checkpoint(cfg: Config, path: str) -> None:
 def scores_in_process(cfg: Config, checkpoint: str) -> dict:
     """{(dataset_name, sample_idx): pred_score} of the checkpoint, without the Runner."""
     model = MODELS.build(cfg.model)
-    model.load_state_dict(torch.load(checkpoint, weights_only=True)['state_dict'], strict=True)
+    model.load_state_dict(torch.load(checkpoint, map_location='cpu', weights_only=True)['state_dict'], strict=True)
     model.eval()
     scores = {}
     for part in cfg.test_dataloader.dataset.datasets:

@@ -45,8 +45,9 @@ def trust_checkpoints():
             os.environ[TRUST_ENV] = previous
 
 
-def safe_load(filename: str, map_location=None):
-    """``torch.load`` restricted to tensors, plain containers and :data:`SAFE_GLOBALS`."""
+def safe_load(filename: str, map_location='cpu'):
+    """``torch.load`` restricted to tensors, plain containers and :data:`SAFE_GLOBALS`, onto the host unless
+    ``map_location`` says otherwise."""
     if trusted():
         return torch.load(filename, map_location=map_location, weights_only=False)
     try:
@@ -60,8 +61,14 @@ def safe_load(filename: str, map_location=None):
             'once into a plain state dict.') from err
 
 
-def load_from_local(filename: str, map_location=None):
+def load_from_local(filename: str, map_location='cpu'):
+    """MMEngine's loader for local paths. Without a ``map_location`` the tensors go to the host: left to
+    torch, they would return to the device they were saved from (a GPU this machine may not have, or
+    another rank's)."""
     filename = osp.expanduser(filename)
+    if map_location is None:
+        map_location = 'cpu'
+
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint {filename} does not exist')
     return safe_load(filename, map_location=map_location)

@@ -1,15 +1,18 @@
 """Process-group set-up that also works without CUDA.
 
 MMEngine's ``init_dist`` always calls ``torch.cuda.set_device`` and its DDP wrapper gets ``device_ids``,
-so on a CPU-only machine it fails. With a GPU we leave it all to MMEngine (NCCL); without one we start
-a gloo group ourselves from the launcher's environment *before* the Runner is built (the Runner skips
-``init_dist`` when a group exists) and let DDP run on CPU modules (``device_ids=None``).
+so on a CPU-only machine it fails. A run on the GPU is left to MMEngine (NCCL); a run on the CPU, on a
+machine without a GPU or pinned there next to one (``--device cpu``), gets a gloo group we start from
+the launcher's environment *before* the Runner is built (the Runner skips ``init_dist`` when a group
+exists), and DDP runs on CPU modules (``device_ids=None``). Two processes sharing one GPU through NCCL
+would fail, so the choice follows the run's device, not whether a GPU happens to be visible.
 """
 import os
 
-import torch
 import torch.distributed as dist
 from mmengine.config import Config
+
+from zerovl.utils.device import training_device
 
 LAUNCHERS = ('none', 'pytorch', 'slurm')
 
@@ -41,13 +44,16 @@ def _slurm_to_torchrun_env() -> None:
 
 
 def prepare_distributed(cfg: Config, launcher: str) -> None:
-    """Set ``cfg.launcher`` and, on a CPU-only machine, start gloo and let DDP wrap CPU modules."""
+    """Set ``cfg.launcher`` and, for a run on the CPU, start gloo and let DDP wrap CPU modules."""
     cfg.launcher = launcher
-    if launcher == 'none' or torch.cuda.is_available():
+    if launcher == 'none' or training_device() != 'cpu':
         return
     init_cpu_process_group(launcher)
     wrapper = dict(type='zerovl.ZeroVLDistributedDataParallel')
     wrapper.update(cfg.get('model_wrapper_cfg') or {})
     wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper
-    cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+    # Assigned whole: Config.setdefault hands back the default it was given, not the stored copy.
+    env_cfg = dict(cfg.get('env_cfg') or {})
+    env_cfg['dist_cfg'] = dict(env_cfg.get('dist_cfg') or {}, backend='gloo')
+    cfg.env_cfg = env_cfg

@@ -21,6 +21,8 @@ class RngState:
         return cls(torch.get_rng_state(), cuda)
 
     def restore(self) -> None:
-        torch.set_rng_state(self.cpu)
+        # Generator states are host ByteTensors whatever generator they describe; a state that travelled
+        # through a checkpoint loaded onto a GPU must come back to the host first.
+        torch.set_rng_state(self.cpu.cpu())
         if self.cuda is not None:
-            torch.cuda.set_rng_state_all(self.cuda)
+            torch.cuda.set_rng_state_all([state.cpu() for state in self.cuda])

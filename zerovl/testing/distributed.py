@@ -33,4 +33,5 @@ def run_distributed(fn: Callable, world_size: int, *args: Any) -> list:
     importable (defined at module level) because the processes are spawned."""
     with tempfile.TemporaryDirectory() as out_dir:
         mp.spawn(_worker, args=(world_size, find_free_port(), fn, args, out_dir), nprocs=world_size)
-        return [torch.load(os.path.join(out_dir, f'rank{r}.pt'), weights_only=False) for r in range(world_size)]
+        return [torch.load(os.path.join(out_dir, f'rank{r}.pt'), map_location='cpu',
+                           weights_only=False) for r in range(world_size)]

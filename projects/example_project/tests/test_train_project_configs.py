@@ -75,7 +75,7 @@ def test_siglip_config_trains_through_tools_train(synthetic_root, short_work_dir
     assert len(losses) == STEPS_PER_EPOCH
     first, last = first_and_last(losses)
     assert last < first - 0.5, losses
-    state = torch.load(osp.join(short_work_dir, 'epoch_1.pth'), weights_only=True)['state_dict']
+    state = torch.load(osp.join(short_work_dir, 'epoch_1.pth'), map_location='cpu', weights_only=True)['state_dict']
     # Scale and bias are learned under DGA: 8 Adam steps at lr <= 1e-3 move each by up to ~5e-3.
     log_scale, bias = state['loss_module.log_scale'].item(), state['loss_module.bias'].item()
     assert abs(log_scale - math.log(10.0)) > 5e-4 and abs(bias + 10.0) > 5e-4, (log_scale, bias)

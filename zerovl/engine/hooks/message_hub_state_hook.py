@@ -29,8 +29,17 @@ def buffer_to_plain(buffer: HistoryBuffer) -> dict:
             'max_length': buffer.max_length}
 
 
+def host_array(values) -> np.ndarray:
+    """A saved history as a numpy array, wherever its tensor was loaded: ``Runner.resume`` loads
+    checkpoints onto the training device, and a CUDA tensor has no ``.numpy()``."""
+    if isinstance(values, torch.Tensor):
+        return values.detach().cpu().numpy()
+    return np.asarray(values)
+
+
 def plain_to_buffer(state: dict) -> HistoryBuffer:
-    return HistoryBuffer(state['log_history'].numpy(), state['count_history'].numpy(), state['max_length'])
+    return HistoryBuffer(host_array(state['log_history']), host_array(state['count_history']),
+                         int(state['max_length']))
 
 
 @HOOKS.register_module()

@@ -7,6 +7,7 @@ from mmengine.optim import OptimWrapper
 from torch import nn
 
 from zerovl.registry import OPTIM_WRAPPERS
+from zerovl.utils.device import training_device
 
 
 @OPTIM_WRAPPERS.register_module()
@@ -14,9 +15,9 @@ class DeviceAmpOptimWrapper(OptimWrapper):
     """Picks the AMP recipe from the device instead of failing without CUDA.
 
     MMEngine's ``AmpOptimWrapper`` asserts a GPU in ``__init__``, so a config that uses it cannot even be
-    built on a CPU-only machine. Here the device decides: on CUDA, ``dtype`` defaults to float16 with a
-    GradScaler (dynamic, or static with a float ``loss_scale``); on CPU, autocast runs in bfloat16, which
-    has float32's exponent range and needs no loss scaling.
+    built on a CPU-only machine. Here the run's device decides (``zerovl.utils.device``): on CUDA,
+    ``dtype`` defaults to float16 with a GradScaler (dynamic, or static with a float ``loss_scale``); on
+    CPU, autocast runs in bfloat16, which has float32's exponent range and needs no loss scaling.
 
     Args:
         dtype: ``'float16'`` or ``'bfloat16'``; None picks by device.
@@ -25,7 +26,7 @@ class DeviceAmpOptimWrapper(OptimWrapper):
 
     def __init__(self, dtype: Optional[str] = None, loss_scale: Union[str, float, dict] = 'dynamic', **kwargs):
         super().__init__(**kwargs)
-        self.device_type = 'cuda' if torch.cuda.is_available() else 'cpu'
+        self.device_type = training_device()
         if dtype is None:
             dtype = 'float16' if self.device_type == 'cuda' else 'bfloat16'
         if dtype not in ('float16', 'bfloat16'):
