@@ -217,7 +217,7 @@ class ImageTextDataset(BaseDataset):
         for step in range(min(MAX_REPLACEMENT_TRIES, length)):
             candidate = (start + step) % length
             if self.policy.is_known_bad(candidate):
-                continue  # met before (earlier epoch): counted and logged once, not decoded again
+                continue  # met before by this process: counted and logged once, not decoded again
             try:
                 data = super().__getitem__(candidate)
             except BadSampleError as error:
