@@ -27,7 +27,7 @@ from .lmdb_backend import (FORMAT_VERSION, META_KEY, ROWS_KEY, encode_rows, forg
                            list_shards, shard_path)
 from .image_file import DEFAULT_MAX_BYTES, ImageFileRefused, read_image_file, resolve_roots
 from .lmdb_verify import VerifyReport, verify_lmdb  # noqa: F401  (imported from here before it moved)
-from .transforms.loading import DEFAULT_MAX_PIXELS, decode_checked
+from .transforms.loading import DEFAULT_MAX_PIXELS, check_header, decode_checked
 
 REENCODE_JPEG_QUALITY = 95
 # Commit after this many bytes of images: a crash loses at most this much work, and a transaction
@@ -232,6 +232,9 @@ def shrink_to_max_side(data: bytes, max_side: int,
     """JPEG (quality 95) of the image with its longer side at ``max_side``, aspect ratio kept; None
     when the image is already small enough or is a bad sample (undecodable, over ``max_pixels``:
     the header is checked first, so such an image is never decoded here)."""
+    size, problem = check_header(data, max_pixels, max_aspect_ratio=None)
+    if problem or max(size) <= max_side:
+        return None  # small images are not even decoded
     img, problem = decode_checked(data, max_pixels, max_aspect_ratio=None)
     if problem or max(img.shape[:2]) <= max_side:
         return None

@@ -50,22 +50,32 @@ def size_problem(height: int, width: int, max_pixels: Optional[int],
     return None
 
 
-def decode_checked(buffer: bytes, max_pixels: Optional[int] = DEFAULT_MAX_PIXELS,
-                   max_aspect_ratio: Optional[float] = DEFAULT_MAX_ASPECT_RATIO):
-    """(RGB image, None) for good bytes, (None, reason) for bad ones; shared by loader and verifier."""
-    # Checked before decoding: cv2.imdecode raises its own assertion on an empty buffer.
+def check_header(buffer: bytes, max_pixels: Optional[int] = DEFAULT_MAX_PIXELS,
+                 max_aspect_ratio: Optional[float] = DEFAULT_MAX_ASPECT_RATIO):
+    """((height, width), None) when the header allows decoding, (None, reason) when it does not.
+
+    Nothing is decoded: a huge image (or a header claiming one) is refused before it is allocated,
+    and bytes whose size cannot be read first are refused rather than decoded blindly (OpenCV would
+    allocate whatever size they claim).
+    """
+    # Checked first: cv2.imdecode raises its own assertion on an empty buffer.
     if len(buffer) == 0:
         return None, 'image is empty (0 bytes)'
     try:
-        header_size = peek_size(buffer)
+        size = peek_size(buffer)
     except HeaderTooLarge as error:
         return None, f'image header claims too many pixels to open ({error})'
-    if header_size is None:
-        # Never decoded blindly: OpenCV would allocate whatever size the bytes claim.
+    if size is None:
         return None, (f'{len(buffer)} bytes that OpenCV cannot decode as an image: no image header '
                       f'whose size can be read first')
-    # Before decoding, so a huge image (or a header claiming one) is never allocated.
-    problem = size_problem(*header_size, max_pixels, max_aspect_ratio)
+    problem = size_problem(*size, max_pixels, max_aspect_ratio)
+    return (None, problem) if problem else (size, None)
+
+
+def decode_checked(buffer: bytes, max_pixels: Optional[int] = DEFAULT_MAX_PIXELS,
+                   max_aspect_ratio: Optional[float] = DEFAULT_MAX_ASPECT_RATIO):
+    """(RGB image, None) for good bytes, (None, reason) for bad ones; shared by loader and verifier."""
+    _, problem = check_header(buffer, max_pixels, max_aspect_ratio)
     if problem:
         return None, problem
     img = decode_rgb(buffer)
