@@ -19,7 +19,8 @@ def make_source(root, name):
     (root / name / 'train').mkdir(parents=True)
     for i in range(6):
         assert cv2.imwrite(str(root / name / 'train' / f'{i:03d}.jpg'), np.full((8, 8, 3), 40 * i, np.uint8))
-    write_csv(root / name / 'train_anno.csv', HEADER, [[f'{i:03d}.jpg', str(i), f'image {i}', str(i)] for i in range(6)])
+    rows = [[f'{i:03d}.jpg', str(i), f'image {i}', str(i)] for i in range(6)]
+    write_csv(root / name / 'train_anno.csv', HEADER, rows)
 
 
 def verify(root, capsys, *extra):

@@ -61,9 +61,8 @@ def read_image_file(path: str, roots: Optional[Sequence[str]] = None,
 def _check_inside(path: str, roots: Sequence[str]) -> None:
     resolved = osp.realpath(path)
     if not any(resolved == root or resolved.startswith(root.rstrip(os.sep) + os.sep) for root in roots):
-        raise ImageFileRefused(f'image path resolves to {resolved}, outside the image folder '
-                               f'{" and the allowed roots " if len(roots) > 1 else ""}'
-                               f'({", ".join(roots)})')
+        raise ImageFileRefused(f'image path resolves to {resolved}, outside the image folder and allowed '
+                               f'roots ({", ".join(roots)})')
 
 
 def _check_regular(fd: int, max_bytes: Optional[int]) -> None:

@@ -54,12 +54,12 @@ class ImageTextDataset(BaseDataset):
             ``serialize_data``, ``max_refetch``, ...).
 
     ``get_data_info(i)`` returns ``img_path`` (absolute, with its folder ``img_root``; for LMDB
-    ``<shard>:<image>``, with ``lmdb_path`` and ``lmdb_key`` added), ``image_id``, ``caption``, ``caption_id`` (ids kept as the
-    strings in the CSV), ``dataset_name``, ``row`` (CSV line, header = 1), ``ann_file`` and
-    mmengine's ``sample_idx``. Rows repeating an earlier ``caption_id`` are kept (nothing is keyed by
-    caption ids) and counted in ``num_duplicate_caption_ids`` with one warning. A source with no usable
-    row is an error naming its file. In ``test_mode`` a blank ``image_id``, or one naming several image
-    files, is an error too (see image_ids.py): retrieval scores captions per image_id.
+    ``<shard>:<image>``, with ``lmdb_path`` and ``lmdb_key`` added), ``image_id``, ``caption``,
+    ``caption_id`` (ids kept as the strings in the CSV), ``dataset_name``, ``row`` (CSV line, header = 1),
+    ``ann_file`` and mmengine's ``sample_idx``. Rows repeating an earlier ``caption_id`` are kept (nothing
+    is keyed by caption ids) and counted in ``num_duplicate_caption_ids`` with one warning. A source with no
+    usable row is an error naming its file. In ``test_mode`` a blank ``image_id``, or one naming several
+    image files, is an error too (see image_ids.py): retrieval scores captions per image_id.
     """
 
     # Empty and shared by every source: mmengine's ConcatDataset refuses datasets whose metainfo

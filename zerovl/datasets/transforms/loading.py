@@ -2,9 +2,10 @@
 
 Every failure (missing file or LMDB key, a path that is no regular file, lies outside the image folder
 or is larger than ``max_bytes``, empty or undecodable bytes, a format whose size cannot be read from
-its header, an image too large or too elongated to be a training sample) raises ``BadSampleError`` naming the annotation file and row that
-point at the image, so a broken crawl is fixed at the source instead of being debugged from a worker
-traceback; the dataset's bad-input policy decides whether that stops the run or skips the sample.
+its header, an image too large or too elongated to be a training sample) raises ``BadSampleError``
+naming the annotation file and row that point at the image, so a broken crawl is fixed at the source
+instead of being debugged from a worker traceback; the dataset's bad-input policy decides whether
+that stops the run or skips the sample.
 """
 from typing import Dict, Optional, Sequence, Tuple
 
