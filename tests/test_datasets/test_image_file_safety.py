@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from zerovl.datasets import BadSampleError, ImageTextDataset, convert_csv_to_lmdb
+from zerovl.datasets import BadSampleError, ImageTextDataset, convert_csv_to_lmdb, verify_lmdb
 from zerovl.datasets.transforms import LoadImageFromFile, loading
 from zerovl.datasets.transforms.image_header import peek_size
 
@@ -63,6 +63,8 @@ def test_converter_lists_a_fifo_instead_of_hanging(tmp_path):
                                   progress=False)
     assert summary.missing_images == ['pipe.jpg']
     assert 'not a regular file (a FIFO)' in summary.image_problems['pipe.jpg']
+    [(line, key, reason)] = verify_lmdb(str(root / 'train.lmdb'), progress=False).bad
+    assert (line, key) == (3, 'pipe.jpg') and 'not stored at conversion: not a regular file (a FIFO)' in reason
 
 
 def test_character_device_is_refused(tmp_path):

@@ -77,7 +77,7 @@ def _image_problem(name: str, value: Optional[bytes], path: str, meta: dict, max
                    max_aspect_ratio) -> Optional[str]:
     if value is None:
         # The converter records why it did not store a file (the first ones per shard).
-        why = (meta.get('image_problems') or {}).get(name, 'image file missing')
+        why = (meta.get('image_problems') or {}).get(name, 'image file missing or refused')
         return f'key not found in {path} (not stored at conversion: {why})'
     _, problem = decode_checked(value, max_pixels, max_aspect_ratio)
     return problem
