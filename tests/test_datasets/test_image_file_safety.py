@@ -206,3 +206,12 @@ def test_max_side_never_decodes_an_image_over_max_pixels(tmp_path, monkeypatch):
                                   max_side=64, progress=False)
     # Stored as it is, so that the dataset and --verify report it with its row.
     assert summary.images_resized == 0 and summary.images_written == 2
+
+
+def test_jpeg_with_extraneous_bytes_between_segments_still_loads(tmp_path):
+    # libjpeg skips such bytes and decodes; the header walk must find the size the same way rather
+    # than refuse a decodable crawl image.
+    data = cv2.imencode('.jpg', np.zeros((37, 53, 3), np.uint8))[1].tobytes()
+    end_of_app0 = 4 + int.from_bytes(data[4:6], 'big')
+    (tmp_path / 'junk.jpg').write_bytes(data[:end_of_app0] + b'junk' + data[end_of_app0:])
+    assert load(tmp_path / 'junk.jpg').shape == (37, 53, 3)

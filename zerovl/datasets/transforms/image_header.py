@@ -65,7 +65,12 @@ def _jpeg_size(buffer: bytes) -> Optional[Size]:
     end = len(buffer)
     while position + 1 < end:
         if buffer[position] != 0xFF:
-            return None  # not at a marker: the header is corrupt
+            # Extraneous bytes between segments: libjpeg skips to the next marker (with a warning)
+            # and decodes the image, so the walk does the same to read the size it will use.
+            position = buffer.find(b'\xff', position)
+            if position < 0:
+                return None
+            continue
         marker = buffer[position + 1]
         if marker == 0xFF:  # fill byte before a marker
             position += 1
