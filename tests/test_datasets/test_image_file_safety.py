@@ -22,6 +22,7 @@ from zerovl.datasets.transforms.image_header import peek_size
 from image_text_helpers import make_source, write_csv, write_rgb_jpeg
 
 REPO = Path(__file__).resolve().parents[2]
+posix_only = pytest.mark.skipif(not hasattr(os, 'mkfifo'), reason='FIFOs and /dev need a POSIX system')
 HEADER = ['image', 'image_id', 'caption', 'caption_id']
 
 
@@ -45,6 +46,7 @@ def no_decoding(monkeypatch):
 
 # ------------------------------------------------------------------ what a path may be
 
+@posix_only
 @pytest.mark.timeout(20)
 def test_fifo_is_a_bad_sample_not_a_hang(tmp_path, zerovl_scope):
     root = source_naming(tmp_path, 'pipe.jpg')
@@ -55,6 +57,7 @@ def test_fifo_is_a_bad_sample_not_a_hang(tmp_path, zerovl_scope):
         dataset[1]
 
 
+@posix_only
 @pytest.mark.timeout(20)
 def test_converter_lists_a_fifo_instead_of_hanging(tmp_path):
     root = source_naming(tmp_path, 'pipe.jpg')
@@ -67,11 +70,13 @@ def test_converter_lists_a_fifo_instead_of_hanging(tmp_path):
     assert (line, key) == (3, 'pipe.jpg') and 'not stored at conversion: not a regular file (a FIFO)' in reason
 
 
+@posix_only
 def test_character_device_is_refused(tmp_path):
     with pytest.raises(BadSampleError, match=r'not a regular file \(a character device\)'):
         load('/dev/null')
 
 
+@pytest.mark.skipif(not sys.platform.startswith('linux'), reason='reads /proc/self/status')
 @pytest.mark.timeout(60)
 def test_dev_zero_is_a_bad_sample_not_a_memory_error(tmp_path):
     # In a child whose address space is capped a little above what it uses after the imports: code
