@@ -15,9 +15,9 @@ def test_rows_become_data_infos(toy_root):
     assert len(dataset) == 6
     info = dataset.get_data_info(0)
     ann_file = str(toy_root / 'toy' / 'train_anno.csv')
-    assert info == dict(img_path=str(toy_root / 'toy' / 'train' / '000.jpg'), image_id='img0',
-                        caption='a red square.', caption_id='cap0', row=2, dataset_name='toy',
-                        ann_file=ann_file, sample_idx=0)
+    assert info == dict(img_path=str(toy_root / 'toy' / 'train' / '000.jpg'),
+                        img_root=str(toy_root / 'toy' / 'train'), image_id='img0', caption='a red square.',
+                        caption_id='cap0', row=2, dataset_name='toy', ann_file=ann_file, sample_idx=0)
     assert osp.isabs(info['img_path'])
     assert [dataset.get_data_info(i)['row'] for i in range(6)] == [2, 3, 4, 5, 6, 7]
     assert dataset.get_data_info(-1)['sample_idx'] == 5

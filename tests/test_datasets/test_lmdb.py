@@ -16,7 +16,7 @@ from zerovl.testing import load_script as load_script_at
 from image_text_helpers import TOY_CAPTIONS, write_csv
 
 LOAD = [dict(type='LoadImageFromFile')]
-PATH_KEYS = ('img_path', 'lmdb_path', 'lmdb_key')
+PATH_KEYS = ('img_path', 'img_root', 'lmdb_path', 'lmdb_key')
 
 
 def convert(root, name='toy', **kwargs):

@@ -65,3 +65,12 @@ def test_a_tokenizer_that_ignores_the_file_is_caught(vocab_file, monkeypatch):
     monkeypatch.setattr(transformers, 'BertTokenizer', IgnoresVocab)
     with pytest.raises(RuntimeError, match='did not load'):
         wordpiece_from_vocab(vocab_file)
+
+
+def test_missing_tokenizer_path_is_named(tmp_path):
+    # Hugging Face would answer "Repo id must be in the form ..." about a mistyped local path.
+    missing = tmp_path / 'pretrained' / 'minilm'
+    with pytest.raises(FileNotFoundError, match=rf"tokenizer '{missing}' not found: no such file or folder"):
+        build_tokenizer(str(missing))
+    with pytest.raises(FileNotFoundError, match=r"tokenizer '\./no/such/vocab\.txt' not found"):
+        build_tokenizer('./no/such/vocab.txt')

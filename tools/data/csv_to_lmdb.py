@@ -4,9 +4,12 @@
     python tools/data/csv_to_lmdb.py data cc3m --split train --max-rows-per-shard 1000000 --max-side 512
     python tools/data/csv_to_lmdb.py data cc3m --split train --verify-only
 
-Rerunning the same command resumes an interrupted conversion and skips finished shards. With
---verify (or --verify-only) every image is decoded as the training loader would decode it, and the
-rows whose image is bad are listed; the exit status is 1 when there are any.
+Rerunning the same command resumes an interrupted conversion and skips finished shards. Image files
+are read as the loader reads them: regular files only, at most --max-bytes, inside the image folder
+(or an --allow-root); refused and missing files are listed and not stored. With --verify (or
+--verify-only) every row is checked and every image decoded as the dataset and loader would, and
+every row they would not serve is listed with its reason; the exit status is 1 when there is one, or
+when no row is usable at all.
 Then train from it with ``source='lmdb'`` in the dataset config (docs/data_preparation.md).
 """
 import argparse
@@ -18,7 +21,9 @@ from pathlib import Path
 # Run from a checkout without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from zerovl.datasets.lmdb_convert import convert_csv_to_lmdb, verify_lmdb  # noqa: E402
+from zerovl.datasets.image_file import DEFAULT_MAX_BYTES  # noqa: E402
+from zerovl.datasets.lmdb_convert import convert_csv_to_lmdb  # noqa: E402
+from zerovl.datasets.lmdb_verify import verify_lmdb  # noqa: E402
 from zerovl.datasets.transforms.loading import DEFAULT_MAX_ASPECT_RATIO, DEFAULT_MAX_PIXELS  # noqa: E402
 
 MAX_PRINTED_BAD = 50
@@ -40,7 +45,13 @@ def parse_args(argv=None):
     parser.add_argument('--verify', action='store_true', help='after converting, decode every image')
     parser.add_argument('--verify-only', action='store_true', help='only verify an existing LMDB')
     parser.add_argument('--max-pixels', type=int, default=DEFAULT_MAX_PIXELS,
-                        help='verification: larger images are reported as bad (the loader default)')
+                        help='larger images (size read from the header) are never decoded to be shrunk by '
+                             '--max-side, and are reported as bad by verification (the loader default)')
+    parser.add_argument('--max-bytes', type=int, default=DEFAULT_MAX_BYTES,
+                        help='larger image files are refused, not stored (the loader default)')
+    parser.add_argument('--allow-root', action='append', default=[], metavar='DIR',
+                        help='a folder outside the image folder that image paths may resolve into '
+                             '(repeatable; for image folders of symbolic links)')
     parser.add_argument('--max-aspect-ratio', type=float, default=DEFAULT_MAX_ASPECT_RATIO,
                         help='verification: more elongated images are reported as bad (the loader default)')
     parser.add_argument('--no-progress', action='store_true', help='no progress bars')
@@ -53,24 +64,29 @@ def convert(args, out: str) -> None:
     img_dir = args.img_dir or osp.join(base, args.split)
     start = time.perf_counter()
     summary = convert_csv_to_lmdb(ann_file, img_dir, out, max_rows_per_shard=args.max_rows_per_shard,
-                                  max_side=args.max_side, progress=not args.no_progress)
+                                  max_side=args.max_side, max_pixels=args.max_pixels, max_bytes=args.max_bytes,
+                                  allowed_roots=args.allow_root, progress=not args.no_progress)
     print(f'{summary.lmdb_path}: {summary.rows} rows in {summary.shards} shard(s) '
           f'({summary.shards_skipped} already complete) in {time.perf_counter() - start:.1f} s; '
           f'images written {summary.images_written}, already present {summary.images_present}, '
           f'resized {summary.images_resized}, missing {len(summary.missing_images)}')
     for name in summary.missing_images[:MAX_PRINTED_BAD]:
-        print(f'  missing image file: {osp.join(img_dir, name)}')
+        print(f'  not stored: {osp.join(img_dir, name)}: {summary.image_problems.get(name, "missing")}')
+    if len(summary.missing_images) > MAX_PRINTED_BAD:
+        print(f'  ... and {len(summary.missing_images) - MAX_PRINTED_BAD} more (--verify lists every row)')
 
 
 def verify(args, out: str) -> int:
     report = verify_lmdb(out, max_pixels=args.max_pixels, max_aspect_ratio=args.max_aspect_ratio,
                          progress=not args.no_progress)
-    print(f'{report.lmdb_path}: verified {report.rows} rows, {report.images} images; {len(report.bad)} bad rows')
-    for line, key, reason in report.bad[:MAX_PRINTED_BAD]:
-        print(f'  row {line}, key {key!r}: {reason}')
-    if len(report.bad) > MAX_PRINTED_BAD:
-        print(f'  ... and {len(report.bad) - MAX_PRINTED_BAD} more')
-    return 1 if report.bad else 0
+    print(f'{report.lmdb_path}: verified {report.rows} rows ({report.usable_rows} usable), {report.images} '
+          f'images; {len(report.bad)} bad rows')
+    # Every one, not the first few: this list is what a user fixes the CSV or the image folder from.
+    for line, key, reason in report.bad:
+        print(f'  row {line}, key {key!r}: {reason}' if key is not None else f'  row {line}: {reason}')
+    if report.usable_rows == 0:
+        print(f'  error: no usable row; a dataset on {report.lmdb_path} would have nothing to serve')
+    return 0 if report.ok else 1
 
 
 def main(argv=None) -> int:

@@ -31,7 +31,8 @@ def read_annotation_rows(ann_file: str) -> Iterator[AnnotationRow]:
 
     The csv module rather than pandas: it keeps every value a string ("NA" and "null" are captions,
     not missing values) and it reports true line numbers even when a quoted caption spans lines.
-    A missing required column is a configuration error and raises ``ValueError`` at once.
+    A missing required column, or a repeated column name, is a configuration error and raises
+    ``ValueError`` at once.
     """
     # utf-8-sig: spreadsheet exports often start with a byte-order mark that would glue itself to
     # the first column name. surrogateescape: a non-UTF-8 byte becomes a marker in its own field
@@ -57,11 +58,19 @@ def read_annotation_rows(ann_file: str) -> Iterator[AnnotationRow]:
 
 
 def column_positions(ann_file: str, header: Sequence[str]) -> Dict[str, int]:
-    """Where each required column sits; extra columns are ignored, a missing one is an error."""
+    """Where each required column sits; extra columns are ignored, a missing or repeated name is an error."""
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
     if missing:
         raise ValueError(f'{ann_file}: missing required column(s) {missing}; '
                          f'expected {list(REQUIRED_COLUMNS)}, found {list(header)}')
+    # Two columns of one name leave no right answer as to which holds the data (a join or an export
+    # that appended instead of replacing). Blank names, from trailing commas, carry nothing.
+    repeated = sorted({name for name in header if name and header.count(name) > 1})
+    if repeated:
+        positions = {name: [i + 1 for i, other in enumerate(header) if other == name] for name in repeated}
+        raise ValueError(f'{ann_file}, row 1: duplicated column name(s) '
+                         + ', '.join(f'{name!r} (columns {positions[name]})' for name in repeated)
+                         + '; rename or remove all but one')
     return {column: header.index(column) for column in REQUIRED_COLUMNS}
 
 

@@ -8,10 +8,18 @@ Two kinds of bad input, handled at two moments:
   pipeline loads it in ``__getitem__``: under 'skip' the dataset serves another sample of its own
   instead, so a batch keeps its size and its single source (see ``ImageTextDataset``).
 
-Counting is per process. DataLoader workers are separate processes and each keeps its own counts, so
-``max_skip_ratio`` is checked against what one process has seen; distinct bad samples are counted (a
-known-bad sample met again next epoch is not a new skip), so the ratio does not creep up with epochs.
-Within one epoch a process meets only its share of the dataset, so the check errs late, never early.
+Counting, and remembering, is per process. DataLoader workers are separate processes and each keeps
+its own counts, so ``max_skip_ratio`` is checked against what one process has seen; distinct bad
+samples are counted, so the ratio does not creep up with epochs. Within one epoch a process meets only
+its share of the dataset, so the check errs late, never early.
+
+A process remembers the bad samples it met and replaces them later without reading or logging them
+again. That memory lives as long as the process: the main process (``num_workers=0``) and persistent
+workers (``persistent_workers=True``) keep it across epochs; non-persistent workers are started afresh
+from the main process's copy every epoch, so they read, log and count a bad sample again each epoch
+(the counts restart with them, so the ratio still does not creep). Sharing the memory between
+processes would need shared state the design deliberately avoids; use persistent workers to log each
+bad sample once per run.
 """
 import logging
 from typing import Dict, List, Optional, Tuple

@@ -18,6 +18,7 @@ from zerovl.registry import DATASETS
 from .annotation_csv import REQUIRED_COLUMNS, AnnotationRow, check_row, read_annotation_rows
 from .bad_input_policy import DEFAULT_MAX_SKIP_RATIO, BadInputPolicy, resolve_on_error
 from .errors import BadSampleError, TooManyBadSamplesError
+from .image_ids import check_image_ids
 from .lmdb_backend import load_shards
 
 __all__ = ['ImageTextDataset', 'REQUIRED_COLUMNS', 'read_annotation_rows']
@@ -52,11 +53,13 @@ class ImageTextDataset(BaseDataset):
         **kwargs: other ``mmengine.dataset.BaseDataset`` arguments (``lazy_init``, ``indices``,
             ``serialize_data``, ``max_refetch``, ...).
 
-    ``get_data_info(i)`` returns ``img_path`` (absolute; for LMDB ``<shard>:<image>``, with
-    ``lmdb_path`` and ``lmdb_key`` added), ``image_id``, ``caption``, ``caption_id`` (ids kept as the
-    strings in the CSV), ``dataset_name``, ``row`` (CSV line, header = 1), ``ann_file`` and
-    mmengine's ``sample_idx``. Rows repeating an earlier ``caption_id`` are kept (nothing is keyed by
-    caption ids) and counted in ``num_duplicate_caption_ids`` with one warning.
+    ``get_data_info(i)`` returns ``img_path`` (absolute, with its folder ``img_root``; for LMDB
+    ``<shard>:<image>``, with ``lmdb_path`` and ``lmdb_key`` added), ``image_id``, ``caption``,
+    ``caption_id`` (ids kept as the strings in the CSV), ``dataset_name``, ``row`` (CSV line, header = 1),
+    ``ann_file`` and mmengine's ``sample_idx``. Rows repeating an earlier ``caption_id`` are kept (nothing
+    is keyed by caption ids) and counted in ``num_duplicate_caption_ids`` with one warning. A source with no
+    usable row is an error naming its file. In ``test_mode`` a blank ``image_id``, or one naming several
+    image files, is an error too (see image_ids.py): retrieval scores captions per image_id.
     """
 
     # Empty and shared by every source: mmengine's ConcatDataset refuses datasets whose metainfo
@@ -137,6 +140,13 @@ class ImageTextDataset(BaseDataset):
                                 caption_id=record['caption_id'], row=row.line, **_shard_field(shard)))
         self.policy.finish_loading(len(rows), source)
         self._report_duplicates(duplicates, source)
+        if not records:
+            # Raised here, naming the file: later, mmengine or a sampler would fail with a message
+            # about empty arrays that names nothing.
+            raise ValueError(f"dataset '{self.name}' (split '{self.split}') has no usable row: {source} holds "
+                             f'{len(rows)} record(s), {len(self.policy.dropped_rows)} of them dropped as bad')
+        if self.test_mode:
+            check_image_ids(records, self._source_csv)
         return records
 
     def _read_rows(self) -> Tuple[List[Tuple[Optional[int], AnnotationRow]], str]:
@@ -177,6 +187,7 @@ class ImageTextDataset(BaseDataset):
         shard = info.pop('shard', None)
         if shard is None:
             info['img_path'] = osp.join(self.img_dir, image)
+            info['img_root'] = self.img_dir  # LoadImageFromFile reads only paths that resolve inside it
         else:
             info['lmdb_path'] = self._shard_paths[shard]
             info['lmdb_key'] = image
@@ -206,7 +217,7 @@ class ImageTextDataset(BaseDataset):
         for step in range(min(MAX_REPLACEMENT_TRIES, length)):
             candidate = (start + step) % length
             if self.policy.is_known_bad(candidate):
-                continue  # met before (earlier epoch): counted and logged once, not decoded again
+                continue  # met before by this process: counted and logged once, not decoded again
             try:
                 data = super().__getitem__(candidate)
             except BadSampleError as error:

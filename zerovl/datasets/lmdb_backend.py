@@ -8,7 +8,8 @@ Layout (written by ``tools/data/csv_to_lmdb.py``, default ``{data_root}/{name}/{
 Each shard holds a contiguous range of the CSV's rows and the encoded image bytes those rows name:
 
     b'__meta__'   JSON: format_version, complete, shard, num_shards, columns, num_rows, first_row,
-                  source_csv, max_side, images, missing_images
+                  source_csv, max_side, images, missing_images (not stored: missing or refused files,
+                  the first 100), num_missing_images, image_problems (why each listed one was not stored)
     b'__rows__'   JSON list, one entry per CSV record: [line, image, image_id, caption, caption_id],
                   or [line, None, parse error] for a record the csv module could not read
     <image>       the bytes of the image file named by the CSV's 'image' column (see ``image_key``)

@@ -1,17 +1,22 @@
-"""Convert a split in the original layout (CSV + image folder) into LMDB shards, and verify them.
+"""Convert a split in the original layout (CSV + image folder) into LMDB shards (verified by lmdb_verify).
 
 Safe to rerun: a shard whose rows and options match the request is resumed (images already written
 are not read again) or, when marked complete, skipped; a shard written from other rows or options is
 cleared and rewritten. An interrupted run (Ctrl-C, a killed job) therefore resumes where its last
 commit ended. The map size starts from the sizes of the image files and doubles whenever LMDB says
 it is full, so no size has to be guessed.
+
+Image files are read as the loader reads them (``zerovl.datasets.image_file``): regular files only, at
+most ``max_bytes``, resolved inside the image folder or ``allowed_roots``; a refused file is not stored
+and is listed with its reason, like a missing one. ``max_side`` shrinks an image only after its header
+size passed ``max_pixels``; a larger one is stored as it is, so the dataset and ``--verify`` report it.
 """
 import json
 import os
 import os.path as osp
 import shutil
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import lmdb
@@ -19,8 +24,10 @@ from tqdm import tqdm
 
 from .annotation_csv import REQUIRED_COLUMNS, AnnotationRow, check_row, read_annotation_rows
 from .lmdb_backend import (FORMAT_VERSION, META_KEY, ROWS_KEY, encode_rows, forget_cached_env, image_key,
-                           list_shards, load_shards, open_readonly, shard_path)
-from .transforms.loading import DEFAULT_MAX_ASPECT_RATIO, DEFAULT_MAX_PIXELS, decode_checked, decode_rgb
+                           list_shards, shard_path)
+from .image_file import DEFAULT_MAX_BYTES, ImageFileRefused, read_image_file, resolve_roots
+from .lmdb_verify import VerifyReport, verify_lmdb  # noqa: F401  (imported from here before it moved)
+from .transforms.loading import DEFAULT_MAX_PIXELS, check_header, decode_checked
 
 REENCODE_JPEG_QUALITY = 95
 # Commit after this many bytes of images: a crash loses at most this much work, and a transaction
@@ -39,19 +46,35 @@ class ConversionSummary:
     images_written: int = 0
     images_present: int = 0  # found in the shard from an earlier, interrupted run
     images_resized: int = 0
-    missing_images: List[str] = field(default_factory=list)
+    missing_images: List[str] = field(default_factory=list)  # not stored: missing or refused files
+    image_problems: Dict[str, str] = field(default_factory=dict)  # why each of them was not stored
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How image files are read and shrunk: the loader's checks, applied before anything is stored."""
+    roots: Tuple[str, ...]  # resolved image folder and allowed roots
+    max_bytes: Optional[int] = DEFAULT_MAX_BYTES
+    max_side: Optional[int] = None
+    max_pixels: Optional[int] = DEFAULT_MAX_PIXELS
 
 
 def convert_csv_to_lmdb(ann_file: str, img_dir: str, lmdb_path: str, *,
                         max_rows_per_shard: Optional[int] = None, max_side: Optional[int] = None,
+                        max_pixels: Optional[int] = DEFAULT_MAX_PIXELS,
+                        max_bytes: Optional[int] = DEFAULT_MAX_BYTES, allowed_roots: Sequence[str] = (),
                         progress: bool = True) -> ConversionSummary:
-    """Write ``ann_file``'s rows and the images they name under ``lmdb_path`` (see lmdb_backend)."""
+    """Write ``ann_file``'s rows and the images they name under ``lmdb_path`` (see lmdb_backend).
+
+    ``max_pixels``, ``max_bytes`` and ``allowed_roots`` mean what they mean for ``LoadImageFromFile``.
+    """
     if max_rows_per_shard is not None and max_rows_per_shard < 1:
         raise ValueError(f'max_rows_per_shard must be at least 1, got {max_rows_per_shard}')
     if max_side is not None and max_side < 1:
         raise ValueError(f'max_side must be at least 1, got {max_side}')
     if not osp.isdir(img_dir):
         raise FileNotFoundError(f'image directory not found: {osp.abspath(img_dir)}')
+    options = ReadOptions(resolve_roots([img_dir, *allowed_roots]), max_bytes, max_side, max_pixels)
     rows = list(read_annotation_rows(ann_file))  # a missing required column raises here, naming it
     chunks = _split(rows, max_rows_per_shard)
     os.makedirs(lmdb_path, exist_ok=True)
@@ -62,7 +85,7 @@ def convert_csv_to_lmdb(ann_file: str, img_dir: str, lmdb_path: str, *,
         meta = dict(format_version=FORMAT_VERSION, complete=False, shard=index, num_shards=len(chunks),
                     columns=list(REQUIRED_COLUMNS), num_rows=len(chunk), first_row=first_row,
                     source_csv=osp.abspath(ann_file), max_side=max_side)
-        _convert_shard(shard_path(lmdb_path, index), chunk, meta, img_dir, summary, progress)
+        _convert_shard(shard_path(lmdb_path, index), chunk, meta, img_dir, options, summary, progress)
         first_row += len(chunk)
     return summary
 
@@ -90,7 +113,7 @@ def _image_names(rows: List[AnnotationRow]) -> List[str]:
     return list(dict.fromkeys(names))
 
 
-def _convert_shard(path: str, rows: List[AnnotationRow], meta: dict, img_dir: str,
+def _convert_shard(path: str, rows: List[AnnotationRow], meta: dict, img_dir: str, options: ReadOptions,
                    summary: ConversionSummary, progress: bool) -> None:
     names = _image_names(rows)
     rows_blob = encode_rows(rows)
@@ -104,9 +127,11 @@ def _convert_shard(path: str, rows: List[AnnotationRow], meta: dict, img_dir: st
             summary.shards_skipped += 1
             return
         _put_all(env, [(ROWS_KEY, rows_blob), (META_KEY, _json(meta))])
-        missing = _write_images(env, path, names, img_dir, meta, summary, progress)
-        meta.update(complete=True, images=len(names) - len(missing),
-                    missing_images=missing[:MAX_LISTED_MISSING], num_missing_images=len(missing))
+        missing = _write_images(env, path, names, img_dir, meta, options, summary, progress)
+        listed = missing[:MAX_LISTED_MISSING]
+        meta.update(complete=True, images=len(names) - len(missing), missing_images=listed,
+                    num_missing_images=len(missing),
+                    image_problems={name: summary.image_problems[name] for name in listed})
         # Written last: a shard is only marked complete once every image it names has been tried.
         _put_all(env, [(META_KEY, _json(meta))])
         env.sync()
@@ -152,7 +177,7 @@ def _resume_or_clear(env: lmdb.Environment, path: str, rows_blob: bytes, meta: d
 
 
 def _write_images(env: lmdb.Environment, path: str, names: List[str], img_dir: str, meta: dict,
-                  summary: ConversionSummary, progress: bool) -> List[str]:
+                  options: ReadOptions, summary: ConversionSummary, progress: bool) -> List[str]:
     """Write every image not yet in the shard, committing in batches; returns the missing names."""
     missing, batch, batch_bytes = [], [], 0
     bar = tqdm(names, desc=f'{osp.basename(path)} ({meta["shard"] + 1}/{meta["num_shards"]})',
@@ -162,9 +187,11 @@ def _write_images(env: lmdb.Environment, path: str, names: List[str], img_dir: s
         if _has_key(env, key):
             summary.images_present += 1
             continue
-        value = _read_image(osp.join(img_dir, name), meta['max_side'], summary)
-        if value is None:
+        try:
+            value = _read_image(osp.join(img_dir, name), options, summary)
+        except ImageFileRefused as error:
             missing.append(name)
+            summary.image_problems[name] = str(error)
             continue
         batch.append((key, value))
         batch_bytes += len(value)
@@ -183,28 +210,33 @@ def _has_key(env: lmdb.Environment, key: bytes) -> bool:
         return txn.get(key) is not None
 
 
-def _read_image(path: str, max_side: Optional[int], summary: ConversionSummary) -> Optional[bytes]:
-    """The bytes to store for an image file: as is, or shrunk to ``max_side``; None when missing."""
-    try:
-        with open(path, 'rb') as f:
-            data = f.read()
-    except (OSError, ValueError):  # ValueError: a name open() refuses (embedded NUL)
-        return None
-    if max_side is not None:
-        shrunk = shrink_to_max_side(data, max_side)
+def _read_image(path: str, options: ReadOptions, summary: ConversionSummary) -> bytes:
+    """The bytes to store for an image file: as is, or shrunk to ``max_side``.
+
+    Raises ``ImageFileRefused`` for a file the loader would refuse to read (missing, outside the
+    image folder, not a regular file, over ``max_bytes``).
+    """
+    data = read_image_file(path, options.roots, options.max_bytes)
+    if options.max_side is not None:
+        shrunk = shrink_to_max_side(data, options.max_side, options.max_pixels)
         if shrunk is not None:
             summary.images_resized += 1
             return shrunk
-    # Undecodable bytes are stored as they are: the dataset reports them with their row, exactly
-    # as it would for the file, and --verify lists them.
+    # Undecodable or oversized bytes are stored as they are: the dataset reports them with their row,
+    # exactly as it would for the file, and --verify lists them.
     return data
 
 
-def shrink_to_max_side(data: bytes, max_side: int) -> Optional[bytes]:
+def shrink_to_max_side(data: bytes, max_side: int,
+                       max_pixels: Optional[int] = DEFAULT_MAX_PIXELS) -> Optional[bytes]:
     """JPEG (quality 95) of the image with its longer side at ``max_side``, aspect ratio kept; None
-    when the image is already small enough or cannot be decoded."""
-    img = decode_rgb(data) if len(data) else None
-    if img is None or max(img.shape[:2]) <= max_side:
+    when the image is already small enough or is a bad sample (undecodable, over ``max_pixels``:
+    the header is checked first, so such an image is never decoded here)."""
+    size, problem = check_header(data, max_pixels, max_aspect_ratio=None)
+    if problem or max(size) <= max_side:
+        return None  # small images are not even decoded
+    img, problem = decode_checked(data, max_pixels, max_aspect_ratio=None)
+    if problem or max(img.shape[:2]) <= max_side:
         return None
     height, width = img.shape[:2]
     scale = max_side / max(height, width)
@@ -229,52 +261,3 @@ def _put_all(env: lmdb.Environment, items: List[Tuple[bytes, bytes]]) -> None:
         except lmdb.MapFullError:
             # The transaction was aborted as a whole, so retrying it after growing writes nothing twice.
             env.set_mapsize(env.info()['map_size'] * 2)
-
-
-# ------------------------------------------------------------------------------------------------ verify
-
-@dataclass
-class VerifyReport:
-    lmdb_path: str
-    rows: int = 0
-    images: int = 0
-    bad: List[Tuple[int, str, str]] = field(default_factory=list)  # (CSV line, image key, reason)
-
-
-def verify_lmdb(lmdb_path: str, *, max_pixels: Optional[int] = DEFAULT_MAX_PIXELS,
-                max_aspect_ratio: Optional[float] = DEFAULT_MAX_ASPECT_RATIO,
-                progress: bool = True) -> VerifyReport:
-    """Decode every image the rows name, as the loader would, and list the rows whose image is bad."""
-    report = VerifyReport(lmdb_path=osp.abspath(lmdb_path))
-    for path, _, rows in load_shards(lmdb_path):  # also checks every shard is complete
-        report.rows += len(rows)
-        reasons: Dict[str, Optional[str]] = {}  # one decode per image, however many captions it has
-        env = open_readonly(path)
-        try:
-            with env.begin(buffers=False) as txn:
-                for line, name in tqdm(list(_named_images(rows)), desc=f'verify {osp.basename(path)}',
-                                       unit='row', disable=not progress, dynamic_ncols=True):
-                    if name not in reasons:
-                        reasons[name] = _image_problem(txn.get(image_key(name)), path, max_pixels,
-                                                       max_aspect_ratio)
-                    if reasons[name]:
-                        report.bad.append((line, name, reasons[name]))
-        finally:
-            env.close()
-        report.images += len(reasons)
-    return report
-
-
-def _named_images(rows: List[AnnotationRow]) -> Iterator[Tuple[int, str]]:
-    """(line, image) of the rows the dataset would keep: only their images are ever loaded."""
-    for row in rows:
-        if check_row('', row) is None:
-            yield row.line, row.record['image']
-
-
-def _image_problem(value: Optional[bytes], path: str, max_pixels, max_aspect_ratio) -> Optional[str]:
-    if value is None:
-        return f'key not found in {path} (image file missing at conversion)'
-    _, problem = decode_checked(value, max_pixels, max_aspect_ratio)
-    return problem
-

@@ -1,11 +1,13 @@
 """Read an image (a file, or a value in an LMDB shard) and decode it to an (H, W, 3) uint8 RGB array.
 
-Every failure (missing file or LMDB key, empty or undecodable bytes, an image too large or too
-elongated to be a training sample) raises ``BadSampleError`` naming the annotation file and row that
-point at the image, so a broken crawl is fixed at the source instead of being debugged from a worker
-traceback; the dataset's bad-input policy decides whether that stops the run or skips the sample.
+Every failure (missing file or LMDB key, a path that is no regular file, lies outside the image folder
+or is larger than ``max_bytes``, empty or undecodable bytes, a format whose size cannot be read from
+its header, an image too large or too elongated to be a training sample) raises ``BadSampleError``
+naming the annotation file and row that point at the image, so a broken crawl is fixed at the source
+instead of being debugged from a worker traceback; the dataset's bad-input policy decides whether
+that stops the run or skips the sample.
 """
-from typing import Optional
+from typing import Dict, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -13,8 +15,9 @@ from mmcv.transforms import BaseTransform
 
 from zerovl.registry import TRANSFORMS
 from ..errors import BadSampleError
+from ..image_file import DEFAULT_MAX_BYTES, ImageFileRefused, read_image_file, resolve_roots
 from ..lmdb_backend import image_key, read_value
-from .image_header import peek_size
+from .image_header import HeaderTooLarge, peek_size
 
 # 8192 x 8192: above any camera photo (a 50 MP frame is 8688 x 5792), below what eight workers can
 # decode at once without running out of memory (200 MB of RGB each).
@@ -48,22 +51,38 @@ def size_problem(height: int, width: int, max_pixels: Optional[int],
     return None
 
 
+def check_header(buffer: bytes, max_pixels: Optional[int] = DEFAULT_MAX_PIXELS,
+                 max_aspect_ratio: Optional[float] = DEFAULT_MAX_ASPECT_RATIO):
+    """((height, width), None) when the header allows decoding, (None, reason) when it does not.
+
+    Nothing is decoded: a huge image (or a header claiming one) is refused before it is allocated,
+    and bytes whose size cannot be read first are refused rather than decoded blindly (OpenCV would
+    allocate whatever size they claim).
+    """
+    # Checked first: cv2.imdecode raises its own assertion on an empty buffer.
+    if len(buffer) == 0:
+        return None, 'image is empty (0 bytes)'
+    try:
+        size = peek_size(buffer)
+    except HeaderTooLarge as error:
+        return None, f'image header claims too many pixels to open ({error})'
+    if size is None:
+        return None, (f'{len(buffer)} bytes that OpenCV cannot decode as an image: no image header '
+                      f'whose size can be read first')
+    problem = size_problem(*size, max_pixels, max_aspect_ratio)
+    return (None, problem) if problem else (size, None)
+
+
 def decode_checked(buffer: bytes, max_pixels: Optional[int] = DEFAULT_MAX_PIXELS,
                    max_aspect_ratio: Optional[float] = DEFAULT_MAX_ASPECT_RATIO):
     """(RGB image, None) for good bytes, (None, reason) for bad ones; shared by loader and verifier."""
-    # Checked before decoding: cv2.imdecode raises its own assertion on an empty buffer.
-    if len(buffer) == 0:
-        return None, 'image is empty (0 bytes)'
-    header_size = peek_size(buffer)
-    if header_size is not None:
-        # Before decoding, so a huge image (or a header claiming one) is never allocated.
-        problem = size_problem(*header_size, max_pixels, max_aspect_ratio)
-        if problem:
-            return None, problem
+    _, problem = check_header(buffer, max_pixels, max_aspect_ratio)
+    if problem:
+        return None, problem
     img = decode_rgb(buffer)
     if img is None:
         return None, f'{len(buffer)} bytes that OpenCV cannot decode as an image'
-    # Again after decoding: formats without a parsed header, and EXIF rotation, are only known now.
+    # Again after decoding: EXIF rotation, and a JPEG whose header defers its height, are only known now.
     problem = size_problem(*img.shape[:2], max_pixels, max_aspect_ratio)
     if problem:
         return None, problem
@@ -84,29 +103,46 @@ class LoadImageFromFile(BaseTransform):
     shard, see ``zerovl.datasets.lmdb_backend``) or ``img_path`` (a file). Shapes are (height, width),
     as in mmcv.
 
+    A file is read only when it is a regular file of at most ``max_bytes`` whose resolved path lies
+    inside the sample's image folder (``img_root``, set by ``ImageTextDataset``) or one of
+    ``allowed_roots`` (see ``zerovl.datasets.image_file``); samples without ``img_root`` (paths from a
+    folder listing) are not confined unless ``allowed_roots`` is given.
+
     Args:
         max_pixels: larger images are bad samples (checked on the header before decoding); None
             for no limit.
         max_aspect_ratio: images whose long side exceeds this many short sides are bad samples;
             None for no limit.
+        max_bytes: larger files (and LMDB values) are bad samples, refused before they are read;
+            None for no limit.
+        allowed_roots: folders outside the image folder that image paths may resolve into (an image
+            folder of symbolic links into shared storage).
     """
 
     def __init__(self, max_pixels: Optional[int] = DEFAULT_MAX_PIXELS,
-                 max_aspect_ratio: Optional[float] = DEFAULT_MAX_ASPECT_RATIO) -> None:
+                 max_aspect_ratio: Optional[float] = DEFAULT_MAX_ASPECT_RATIO,
+                 max_bytes: Optional[int] = DEFAULT_MAX_BYTES,
+                 allowed_roots: Sequence[str] = ()) -> None:
         self.max_pixels = max_pixels
         self.max_aspect_ratio = max_aspect_ratio
+        self.max_bytes = max_bytes
+        self.allowed_roots = tuple(allowed_roots)
+        self._resolved: Dict[Optional[str], Optional[Tuple[str, ...]]] = {}
+
+    def roots(self, img_root: Optional[str]) -> Optional[Tuple[str, ...]]:
+        """Resolved folders a path may lie in, once per image folder (realpath costs system calls)."""
+        if img_root not in self._resolved:
+            roots = ([img_root] if img_root else []) + list(self.allowed_roots)
+            self._resolved[img_root] = resolve_roots(roots) if roots else None
+        return self._resolved[img_root]
 
     def read_bytes(self, results: dict) -> bytes:
         if results.get('lmdb_path'):
             return self._read_lmdb(results)
         try:
-            with open(results['img_path'], 'rb') as f:
-                return f.read()
-        except FileNotFoundError:
-            raise bad_image(results, 'image file not found') from None
-        except (OSError, ValueError) as error:  # ValueError: a path open() refuses (embedded NUL)
-            reason = getattr(error, 'strerror', None) or error
-            raise bad_image(results, f'image file cannot be read ({reason})') from None
+            return read_image_file(results['img_path'], self.roots(results.get('img_root')), self.max_bytes)
+        except ImageFileRefused as error:
+            raise bad_image(results, str(error)) from None
 
     def _read_lmdb(self, results: dict) -> bytes:
         path, key = results['lmdb_path'], results['lmdb_key']
@@ -116,6 +152,8 @@ class LoadImageFromFile(BaseTransform):
             raise bad_image(results, f'LMDB {path} cannot be read ({error})') from None
         if value is None:
             raise bad_image(results, f'key {key!r} not found in LMDB {path}')
+        if self.max_bytes is not None and len(value) > self.max_bytes:
+            raise bad_image(results, f'LMDB value of {len(value)} bytes exceeds max_bytes={self.max_bytes}')
         return value
 
     def transform(self, results: dict) -> dict:
@@ -129,4 +167,5 @@ class LoadImageFromFile(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(max_pixels={self.max_pixels}, '
-                f'max_aspect_ratio={self.max_aspect_ratio})')
+                f'max_aspect_ratio={self.max_aspect_ratio}, max_bytes={self.max_bytes}, '
+                f'allowed_roots={self.allowed_roots})')

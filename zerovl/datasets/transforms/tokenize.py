@@ -27,8 +27,23 @@ def build_tokenizer(name_or_path: str):
     vocab_file = _vocab_file(name_or_path)
     if vocab_file is not None:
         return wordpiece_from_vocab(vocab_file)
+    if _looks_like_a_path(name_or_path) and not osp.exists(osp.expanduser(name_or_path)):
+        # Checked here: Hugging Face would answer "Repo id must be in the form ..." about a typo'd path.
+        raise FileNotFoundError(f'tokenizer {name_or_path!r} not found: no such file or folder '
+                                f'({osp.abspath(osp.expanduser(name_or_path))}); give a saved tokenizer folder, '
+                                f'a WordPiece vocab.txt, or a Hugging Face hub name')
     from transformers import AutoTokenizer
-    return AutoTokenizer.from_pretrained(name_or_path)
+    try:
+        return AutoTokenizer.from_pretrained(name_or_path)
+    except (OSError, ValueError) as error:  # HFValidationError, a repo missing from hub and cache
+        raise OSError(f'tokenizer {name_or_path!r}: neither a file or folder here '
+                      f'({osp.abspath(name_or_path)}) nor a loadable Hugging Face hub name ({error})') from error
+
+
+def _looks_like_a_path(name: str) -> bool:
+    """True for what can only be a path: a hub id is 'name' or 'namespace/name', never more."""
+    return (name.startswith(('/', '.', '~')) or name.count('/') > 1 or osp.sep != '/' and osp.sep in name
+            or name.endswith('.txt'))
 
 
 def _vocab_file(name_or_path: str) -> Optional[str]:
