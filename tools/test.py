@@ -23,6 +23,7 @@ from zerovl.engine.checkpoint import TRUST_ENV  # noqa: E402
 from zerovl.engine.hooks import EvalProgressHook  # noqa: E402
 from zerovl.evaluation import format_metrics_table  # noqa: E402
 from zerovl.utils import load_config, register_all_modules  # noqa: E402
+from zerovl.utils.state_dict_fit import StateDictMismatchError  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -84,4 +85,7 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except StateDictMismatchError as error:  # StrictLoadHook: no metrics of weights that were not loaded
+        sys.exit(f'error: {error}')

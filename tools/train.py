@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from zerovl.engine import prepare_distributed  # noqa: E402
 from zerovl.engine.checkpoint import TRUST_ENV  # noqa: E402
 from zerovl.utils import load_config, register_all_modules  # noqa: E402
+from zerovl.utils.state_dict_fit import StateDictMismatchError  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -65,4 +66,7 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except StateDictMismatchError as error:  # StrictLoadHook refused load_from / resume
+        sys.exit(f'error: {error}')
