@@ -8,7 +8,8 @@
       text_config/          the Hugging Face config of the text tower, so no hub access is needed
 
 Loading needs neither a Runner nor ``torch.load``: the weights are safetensors and the manifest is JSON,
-so opening an export cannot run code hidden in a file.
+so opening an export cannot run code hidden in a file. What the JSON names is checked before it is built
+(:mod:`zerovl.apis.manifest_checks`): only zerovl's registered types, no remote code, no outside weights.
 """
 import json
 import os.path as osp
@@ -55,6 +56,9 @@ def read_manifest(folder: str) -> dict:
     if manifest['format'] != EXPORT_FORMAT or manifest['version'] != EXPORT_VERSION:
         raise ExportError(f'{path}: format {manifest["format"]!r} version {manifest["version"]!r}; this zerovl '
                           f'reads {EXPORT_FORMAT!r} version {EXPORT_VERSION}')
+    # Before anything it names is imported or built: only zerovl's registered types, no remote code.
+    from .manifest_checks import check_manifest
+    check_manifest(manifest, path)
     return manifest
 
 
