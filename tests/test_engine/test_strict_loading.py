@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -101,3 +102,17 @@ def test_linear_probe_tower_refusal_uses_the_same_listing(tiny):
     partial = save(work_dir, 'tower_partial.pth', {key: value for key, value in state.items() if key != some})
     with pytest.raises(StateDictMismatchError, match=r'1 missing, 0 unexpected, 0 of another shape'):
         load_tower_checkpoint(tower, partial)
+
+
+def test_the_mixup_step_counter_is_optional_but_weights_are_not(tiny):
+    """A pre-training checkpoint without mixup (or a converted original one) fine-tunes a model with mixup:
+    the counter then starts at 0. Any weight missing is still refused."""
+    config_file, _, state, _ = tiny
+    runner = SimpleNamespace(model=MODELS.build(load_config(config_file).model), cfg=Config(), _load_from='pre.pth')
+    assert 'mixup.step' in state
+    without_counter = {key: value for key, value in state.items() if not key.startswith('mixup.')}
+    StrictLoadHook().after_load_checkpoint(runner, dict(state_dict=without_counter))
+    StrictLoadHook().after_load_checkpoint(runner, dict(state_dict={f'module.{k}': v for k, v in state.items()}))
+    without_weight = {key: value for key, value in without_counter.items() if key != 'text_projection.weight'}
+    with pytest.raises(StateDictMismatchError, match=r'checkpoint pre\.pth does not fit .*: 1 missing'):
+        StrictLoadHook().after_load_checkpoint(runner, dict(state_dict=without_weight))

@@ -34,11 +34,15 @@ def shape_of(value) -> tuple:
     return tuple(value.shape) if hasattr(value, 'shape') else ()
 
 
-def compare_state_dicts(expected: Mapping, loaded: Mapping) -> StateDictMismatch:
-    """What of ``loaded`` does not fit ``expected`` (a model's ``state_dict()``), by key and shape."""
+def compare_state_dicts(expected: Mapping, loaded: Mapping,
+                        optional_prefixes: Tuple[str, ...] = ()) -> StateDictMismatch:
+    """What of ``loaded`` does not fit ``expected`` (a model's ``state_dict()``), by key and shape. Keys under
+    ``optional_prefixes`` may be absent on either side; where both have them, their shapes must agree."""
+    def required(keys):
+        return sorted(key for key in keys if not key.startswith(optional_prefixes))  # startswith(()) is False
     return StateDictMismatch(
-        missing=sorted(set(expected) - set(loaded)),
-        unexpected=sorted(set(loaded) - set(expected)),
+        missing=required(set(expected) - set(loaded)),
+        unexpected=required(set(loaded) - set(expected)),
         wrong_shape=[(key, shape_of(loaded[key]), shape_of(expected[key]))
                      for key in sorted(set(expected) & set(loaded))
                      if shape_of(loaded[key]) != shape_of(expected[key])])
@@ -65,10 +69,12 @@ def describe_mismatch(mismatch: StateDictMismatch, source: str, total_expected: 
     return '\n'.join(lines)
 
 
-def check_state_dict_fits(model: torch.nn.Module, state_dict: Mapping, source: str, hint: str = '') -> None:
-    """Raise :class:`StateDictMismatchError` unless ``state_dict`` has exactly the model's keys and shapes."""
+def check_state_dict_fits(model: torch.nn.Module, state_dict: Mapping, source: str, hint: str = '',
+                          optional_prefixes: Tuple[str, ...] = ()) -> None:
+    """Raise :class:`StateDictMismatchError` unless ``state_dict`` has exactly the model's keys and shapes
+    (keys under ``optional_prefixes`` may be absent on either side)."""
     expected = model.state_dict()
-    mismatch = compare_state_dicts(expected, state_dict)
+    mismatch = compare_state_dicts(expected, state_dict, optional_prefixes)
     if mismatch:
         raise StateDictMismatchError(describe_mismatch(mismatch, source, len(expected)) + (f'\n{hint}' if hint else ''))
 
