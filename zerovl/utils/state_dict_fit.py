@@ -15,6 +15,11 @@ import torch
 # without a wall of text for a checkpoint of another architecture.
 SHOWN_KEYS = 10
 
+# Training state that is not weights: the coin-flip mixup's step counter. A checkpoint trained without mixup
+# (or converted from the original code) fine-tunes a model with mixup, whose counter then starts at 0, and the
+# other way round; so loaders that start a new run let these keys be missing or extra (never mis-shaped).
+TRAINING_STATE_PREFIXES = ('mixup.', )
+
 
 class StateDictMismatchError(RuntimeError):
     """A state dict does not fit the model it is loaded into; the message lists what does not fit."""

@@ -15,16 +15,12 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from zerovl.registry import HOOKS
-from zerovl.utils.state_dict_fit import StateDictMismatchError, check_state_dict_fits
+from zerovl.utils.state_dict_fit import TRAINING_STATE_PREFIXES, StateDictMismatchError, check_state_dict_fits
 
 STRICT_KEY = 'load_from_strict'
 OPT_OUT_HINT = (f'Set {STRICT_KEY} = False in the config (or --cfg-options {STRICT_KEY}=False) only to load a '
                 'checkpoint that is meant to fit partially, e.g. for fine-tuning a changed model '
                 '(docs/training.md, "Loading checkpoints").')
-# Training-only state that is not weights: the coin-flip mixup's step counter. A pre-training checkpoint
-# without mixup (or a converted original one) fine-tunes a model with mixup, whose counter then starts at 0,
-# and the other way round; so these keys may be missing or extra, though never of another shape.
-OPTIONAL_PREFIXES = ('mixup.', )
 # The prefix MMEngine's Runner.load_checkpoint strips by default (revise_keys) after this hook has run.
 WRAPPER_PREFIX = re.compile(r'^module\.')
 
@@ -52,7 +48,7 @@ class StrictLoadHook(Hook):
         source = f'checkpoint {runner._load_from}' if getattr(runner, '_load_from', None) else 'the checkpoint'
         try:
             check_state_dict_fits(model, checkpoint_model_state(checkpoint), source, hint=OPT_OUT_HINT,
-                                  optional_prefixes=OPTIONAL_PREFIXES)
+                                  optional_prefixes=TRAINING_STATE_PREFIXES)
         except StateDictMismatchError as error:
             if runner.cfg.get(STRICT_KEY, True):
                 raise
