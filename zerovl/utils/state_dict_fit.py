@@ -1,6 +1,6 @@
 """Does a checkpoint's state dict fit a model? One check and one error message for every place that loads
 weights which must fit: ``load_from`` and ``tools/test.py`` (``StrictLoadHook``), the export and the exported
-model, the retrieval visualisation and the linear probe's tower.
+model, the retrieval visualisation, the linear probe's tower and the original-checkpoint converter.
 
 ``torch``'s ``load_state_dict(strict=False)``, which MMEngine's ``Runner.load_checkpoint`` uses, only logs
 what did not fit: an empty state dict or a model of another width then evaluates random weights and reports
