@@ -24,6 +24,7 @@ from zerovl.engine.hooks import EvalProgressHook  # noqa: E402
 from zerovl.evaluation import format_metrics_table  # noqa: E402
 from zerovl.utils import load_config, register_all_modules  # noqa: E402
 from zerovl.utils.device import DeviceUnavailableError, add_device_argument, pin_run_device  # noqa: E402
+from zerovl.utils.state_dict_fit import StateDictMismatchError  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -90,4 +91,7 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except StateDictMismatchError as error:  # StrictLoadHook: no metrics of weights that were not loaded
+        sys.exit(f'error: {error}')

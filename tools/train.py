@@ -15,6 +15,7 @@ from zerovl.engine import prepare_distributed  # noqa: E402
 from zerovl.engine.checkpoint import TRUST_ENV  # noqa: E402
 from zerovl.utils import load_config, register_all_modules  # noqa: E402
 from zerovl.utils.device import DeviceUnavailableError, add_device_argument, pin_run_device  # noqa: E402
+from zerovl.utils.state_dict_fit import StateDictMismatchError  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -72,4 +73,7 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except StateDictMismatchError as error:  # StrictLoadHook refused load_from / resume
+        sys.exit(f'error: {error}')

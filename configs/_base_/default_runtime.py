@@ -17,6 +17,10 @@ custom_hooks = [
     dict(type='IterationSeedHook'),
     # The train sampler's position in checkpoints: ResumableEpochBasedTrainLoop resumes mid-epoch from it.
     dict(type='SamplerStateHook'),
+    # load_from / resume: a checkpoint that does not fit the model (missing, unexpected or mis-shaped keys)
+    # stops with the list instead of MMEngine's logged warning. Opt out for partial fine-tuning with
+    # load_from_strict = False (docs/training.md, "Loading checkpoints").
+    dict(type='StrictLoadHook'),
 ]
 
 # Hands each training step to the model, which may back-propagate several times per step (DGA). The
@@ -35,5 +39,6 @@ visualizer = dict(type='Visualizer', vis_backends=vis_backends)
 log_processor = dict(type='LogProcessor', window_size=20, by_epoch=True)
 log_level = 'INFO'
 load_from = None
+load_from_strict = True
 resume = False
 randomness = dict(seed=2021, deterministic=False)

@@ -81,7 +81,7 @@ def test_a_prefix_that_matches_nothing_names_the_checkpoint(dual_encoder_checkpo
 def test_a_tower_of_another_architecture_is_refused_with_the_checkpoint_named(dual_encoder_checkpoint):
     path = dual_encoder_checkpoint[0]
     other = dict(type='TimmImageTower', model_name='test_vit', pretrained=False, img_size=32, patch_size=8)
-    with pytest.raises(RuntimeError, match=r'dual_encoder\.pth.*do not fit'):
+    with pytest.raises(RuntimeError, match=r'dual_encoder\.pth.*does not fit'):
         build_probe(path, image_tower=other)
 
 

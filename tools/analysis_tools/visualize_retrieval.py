@@ -57,15 +57,19 @@ def parse_args(argv=None):
 
 
 def load_model(cfg, checkpoint: str, device: str):
-    """The config's model with the checkpoint's weights (strictly: every key must match), in eval mode.
-    Local files go through zerovl's safe loader, which importing zerovl.engine registered."""
-    from mmengine.runner import load_checkpoint
+    """The config's model with the checkpoint's weights (strictly: a missing, unexpected or mis-shaped key
+    stops with the list), in eval mode. Local files go through zerovl's safe loader, which importing
+    zerovl.engine registered."""
+    from mmengine.runner import CheckpointLoader
 
+    from zerovl.engine.hooks.strict_load_hook import checkpoint_model_state
     from zerovl.registry import MODELS
+    from zerovl.utils.state_dict_fit import load_state_dict_strictly
     model = MODELS.build(cfg.model)
     if not (hasattr(model, 'encode_image') and hasattr(model, 'encode_text')):
         raise TypeError(f'{type(model).__name__} is not a dual encoder (no encode_image / encode_text)')
-    load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+    state = checkpoint_model_state(CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu'))
+    load_state_dict_strictly(model, state, f'checkpoint {checkpoint}')
     return model.to(device).eval()
 
 

@@ -19,6 +19,7 @@ from zerovl.models.towers.efficientnet_pytorch_keys import save_safetensors
 from zerovl.utils.atomic_file import write_text_atomically
 from .exported import (EXPORT_FORMAT, EXPORT_VERSION, MANIFEST_FILE, TEXT_CONFIG_DIR, TOKENIZER_DIR, WEIGHTS_FILE,
                        ExportError, load_state_dict_strictly)
+from .manifest_checks import check_manifest
 
 # Model config keys that only matter while training.
 TRAINING_ONLY_KEYS = ('mixup', 'dga', 'init_cfg')
@@ -171,6 +172,8 @@ def export_model(cfg: Config, checkpoint: str, out_dir: str) -> dict:
 
     model_cfg = inference_model_config(cfg.model.to_dict() if hasattr(cfg.model, 'to_dict') else cfg.model)
     pipeline = inference_pipeline(cfg)
+    # An export its own reader would refuse (a dotted or unregistered type) is refused now, not when opened.
+    check_manifest(dict(model=model_cfg, test_pipeline=pipeline), f'the export of {getattr(cfg, "filename", None)}')
     model = MODELS.build(deepcopy(model_cfg))
     # Safe loading (weights_only): the optimizer state and the message hub are read, then left behind.
     state_dict = without_training_modules(checkpoint_state_dict(load_from_local(checkpoint, 'cpu'), checkpoint))

@@ -8,7 +8,8 @@
       text_config/          the Hugging Face config of the text tower, so no hub access is needed
 
 Loading needs neither a Runner nor ``torch.load``: the weights are safetensors and the manifest is JSON,
-so opening an export cannot run code hidden in a file.
+so opening an export cannot run code hidden in a file. What the JSON names is checked before it is built
+(:mod:`zerovl.apis.manifest_checks`): only zerovl's registered types, no remote code, no outside weights.
 """
 import json
 import os.path as osp
@@ -55,6 +56,9 @@ def read_manifest(folder: str) -> dict:
     if manifest['format'] != EXPORT_FORMAT or manifest['version'] != EXPORT_VERSION:
         raise ExportError(f'{path}: format {manifest["format"]!r} version {manifest["version"]!r}; this zerovl '
                           f'reads {EXPORT_FORMAT!r} version {EXPORT_VERSION}')
+    # Before anything it names is imported or built: only zerovl's registered types, no remote code.
+    from .manifest_checks import check_manifest
+    check_manifest(manifest, path)
     return manifest
 
 
@@ -81,16 +85,14 @@ def resolve_pipeline(manifest: dict, folder: str) -> List[dict]:
 
 
 def load_state_dict_strictly(model: torch.nn.Module, state_dict: dict, source: str) -> None:
-    """``load_state_dict(strict=True)`` whose error lists every missing and unexpected key by name."""
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state_dict))
-    unexpected = sorted(set(state_dict) - set(expected))
-    wrong_shape = sorted(key for key in set(expected) & set(state_dict)
-                         if tuple(expected[key].shape) != tuple(state_dict[key].shape))
-    if missing or unexpected or wrong_shape:
-        raise ExportError(f'{source} does not fit the model: missing {missing}, unexpected {unexpected}, '
-                          f'shapes differ for {wrong_shape}')
-    model.load_state_dict(state_dict, strict=True)
+    """``load_state_dict(strict=True)``; a misfit is an :class:`ExportError` listing the keys (the shared
+    check of :mod:`zerovl.utils.state_dict_fit`)."""
+    from zerovl.utils.state_dict_fit import StateDictMismatchError
+    from zerovl.utils.state_dict_fit import load_state_dict_strictly as load_fitting
+    try:
+        load_fitting(model, state_dict, source)
+    except StateDictMismatchError as error:
+        raise ExportError(str(error)) from None
 
 
 def load_exported(folder: str, device: str = 'cpu') -> ExportedModel:

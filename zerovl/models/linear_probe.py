@@ -16,6 +16,7 @@ from mmengine.optim import OptimWrapper
 from torch import nn
 
 from zerovl.registry import MODELS
+from zerovl.utils.state_dict_fit import load_state_dict_strictly
 
 DEFAULT_PREFIX = 'image_tower.'
 
@@ -69,11 +70,8 @@ def load_tower_checkpoint(tower: nn.Module, checkpoint: str, prefix: str = DEFAU
         sample = ', '.join(list(state)[:5])
         raise KeyError(f'linear probe: no key of checkpoint {checkpoint} starts with {prefix!r} (its keys '
                        f'begin: {sample}); set model.pretrained.prefix to the image tower\'s prefix')
-    try:
-        tower.load_state_dict(tower_state, strict=True)
-    except RuntimeError as error:
-        raise RuntimeError(f'linear probe: the weights under {prefix!r} in {checkpoint} do not fit the configured '
-                           f'image tower (is model.image_tower the pre-training one?):\n{error}') from None
+    load_state_dict_strictly(tower, tower_state, f'linear probe: the weights under {prefix!r} in {checkpoint}',
+                             hint='Is model.image_tower the pre-training one?')
 
 
 @MODELS.register_module()

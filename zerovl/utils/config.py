@@ -6,10 +6,14 @@ from mmengine.config import Config
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None, work_dir: Optional[str] = None) -> Config:
-    """``path`` with command-line overrides merged in, and a work dir: the one given, the config's own, or
-    ``work_dirs/<config name>``."""
+    """``path`` with command-line overrides merged in, a work dir (the one given, the config's own, or
+    ``work_dirs/<config name>``) and strict checkpoint loading (``StrictLoadHook``) even where the config's
+    ``custom_hooks`` replaced the default list."""
     cfg = Config.fromfile(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     cfg.work_dir = work_dir or cfg.get('work_dir') or osp.join('work_dirs', osp.splitext(osp.basename(path))[0])
+    # Imported here: zerovl.engine imports zerovl.models, which imports zerovl.utils.
+    from zerovl.engine.hooks.strict_load_hook import ensure_strict_load_hook
+    ensure_strict_load_hook(cfg)
     return cfg

@@ -3,7 +3,9 @@ from .eval_progress_hook import EvalProgressHook
 from .iteration_seed_hook import IterationSeedHook, iteration_seed
 from .message_hub_state_hook import MessageHubStateHook
 from .sampler_state_hook import SamplerStateHook
+from .strict_load_hook import StrictLoadHook, ensure_strict_load_hook
 from .training_curves_hook import TrainingCurvesHook
 
 __all__ = ['AtomicCheckpointHook', 'EvalProgressHook', 'IterationSeedHook', 'MessageHubStateHook',
-           'SamplerStateHook', 'TrainingCurvesHook', 'iteration_seed']
+           'SamplerStateHook', 'StrictLoadHook', 'TrainingCurvesHook', 'ensure_strict_load_hook',
+           'iteration_seed']

@@ -23,9 +23,11 @@ keys left out are the BERT pooler (ZeroVL pools [CLS] without it, and our tower 
 index buffers older transformers saved, and each is listed with its reason.
 """
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Dict, Mapping, Optional, Tuple
 
 import torch
+
+from zerovl.utils.state_dict_fit import TRAINING_STATE_PREFIXES, StateDictMismatchError, check_state_dict_fits
 
 __all__ = ['OriginalCheckpointError', 'ConvertedCheckpoint', 'extract_state_dict', 'convert_state_dict',
            'check_against_model']
@@ -181,19 +183,9 @@ def fill_temperature(result: ConvertedCheckpoint, source: str, temperature: Opti
 
 def check_against_model(state_dict: Mapping[str, torch.Tensor], model: torch.nn.Module,
                         source: str = 'converted checkpoint') -> None:
-    """Refuse unless ``state_dict`` fills ``model`` exactly: every key present, none extra, shapes equal."""
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state_dict))
-    unexpected = sorted(set(state_dict) - set(expected))
-    wrong_shape = [f'{key}: {tuple(state_dict[key].shape)} vs model {tuple(expected[key].shape)}'
-                   for key in sorted(set(expected) & set(state_dict))
-                   if state_dict[key].shape != expected[key].shape]
-    problems: List[str] = []
-    if missing:
-        problems.append(f'missing in the checkpoint ({len(missing)}): {missing}')
-    if unexpected:
-        problems.append(f'not in the model ({len(unexpected)}): {unexpected}')
-    if wrong_shape:
-        problems.append(f'shapes differ ({len(wrong_shape)}): {wrong_shape}')
-    if problems:
-        raise OriginalCheckpointError(f'{source} does not fit the model of the config:\n  ' + '\n  '.join(problems))
+    """Refuse unless ``state_dict`` fills ``model`` exactly: every key present, none extra, shapes equal
+    (zerovl's shared check; only the mixup step counter, which no original checkpoint holds, may be absent)."""
+    try:
+        check_state_dict_fits(model, state_dict, source, optional_prefixes=TRAINING_STATE_PREFIXES)
+    except StateDictMismatchError as error:
+        raise OriginalCheckpointError(str(error)) from None
