@@ -8,7 +8,7 @@ TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
 DEMO_DATA ?= data/synthetic
 DEMO_WORK ?= work_dirs/zerovl_demo
 
-.PHONY: install assets real-assets optional-assets demo demo-real test clean
+.PHONY: install assets real-assets optional-assets demo demo-real test gpu-check clean
 
 install: $(STAMP)
 
@@ -71,6 +71,11 @@ optional-assets: assets
 
 test: $(STAMP) optional-assets
 	$(PY) -m pytest tests projects -q
+
+# On a machine with a CUDA GPU: the test suite with the GPU visible, ZeroVL's full recipe killed and resumed,
+# train-step rows and DGA gradient agreement, in at most 8 minutes (docs/benchmarks.md). Exits 2 without a GPU.
+gpu-check: $(STAMP)
+	PYTHON=$(PY) bash tools/analysis_tools/gpu_check.sh
 
 clean:
 	rm -rf work_dirs $(DEMO_DATA)

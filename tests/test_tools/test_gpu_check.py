@@ -50,3 +50,22 @@ def test_agreement_detects_a_different_gradient(gpu_check, tiny_args):
         for name, grad in grads.items():
             quarters[name] = quarters.get(name, 0) + grad / 4
     assert gpu_check.agreement(whole, quarters)['relative_error'] > 1e-2
+
+
+def test_without_a_gpu_the_check_says_so_and_fails():
+    import os
+    import subprocess
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES='', PYTHON=sys.executable)
+    result = subprocess.run(['bash', 'tools/analysis_tools/gpu_check.sh'], env=env, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert 'no CUDA GPU is visible here' in result.stderr
+
+
+def test_report_is_written_as_json_and_markdown(gpu_check, tmp_path):
+    import json
+    gpu_check.main(['--device', 'cpu', '--towers', 'tiny', '--agreement-batch', '8', '--sub-batches', '2',
+                    '--parts', 'agreement', '--report-dir', str(tmp_path)])
+    report = json.loads((tmp_path / 'gpu_check.json').read_text())
+    assert report['agreement']['bfloat16']['cosine'] > 0.99
+    markdown = (tmp_path / 'gpu_check.md').read_text()
+    assert '## DGA gradient agreement' in markdown and '| bfloat16 |' in markdown

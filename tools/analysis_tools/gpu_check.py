@@ -1,27 +1,37 @@
-"""The GPU check: ZeroVL's full model, AMP fp16 and DGA, in a few minutes on one GPU.
+"""The GPU check (``make gpu-check``): zerovl on a GPU, in at most 8 minutes, one report.
 
-    bash tools/analysis_tools/gpu_check.sh            # on a CUDA machine: ViT-B/16 + BERT-base, fp16
-    python tools/analysis_tools/gpu_check.py --device cpu --towers tiny --batch-size 16   # a smoke run
+    make gpu-check                                    # = bash tools/analysis_tools/gpu_check.sh
+    python tools/analysis_tools/gpu_check.py --device cpu --towers tiny --batch-size 16 --parts speed agreement
 
-Two parts, one report:
+Four parts, each in its own process with its own time limit, one JSON + markdown report in
+``--report-dir``:
 
-1. **Speed and memory** (``benchmark_train.py``'s rows, each in a fresh process): DGA at the global
+1. **The test suite with the GPU visible** (``pytest tests projects``): what CI, which never sees a GPU,
+   cannot check. Failures are listed by name in the report.
+2. **ZeroVL's full recipe end to end** (``gpu_check_e2e.py``): zerovl_14m's towers at random init, its
+   pipelines, debiased sampling, mixup, DGA and AMP through ``tools/dist_train.sh`` on the synthetic set,
+   killed mid-epoch, resumed, compared with an uninterrupted run, validated.
+
+3. **Speed and memory** (``benchmark_train.py``'s rows, each in a fresh process): DGA at the global
    batch in ``--sub-batches`` pieces, a plain step at the same batch (it may run out of memory: that is
    what DGA is for, and the row says so), and a plain step at the sub-batch size; samples/s and peak
    ``torch.cuda.max_memory_allocated``.
-2. **fp16 gradient agreement**: on one batch, the gradient of DGA under autocast fp16 against the
+4. **fp16 (and bf16) gradient agreement**: on one batch, the gradient of DGA under autocast fp16 against the
    gradient of the whole batch in one piece under the same autocast, and the same pair in float32 as a
    yardstick. DGA is exact in exact arithmetic; in fp16 the two differ by rounding only, which this
    measures (cosine similarity of the flattened gradients, and the worst relative error of any
    parameter tensor). Dropout is off so that the two computations see the same network.
 
-The towers are built at random init from configs (no download). On CPU, autocast runs in bfloat16.
+The towers are built at random init from configs (no download). On CPU, autocast runs in bfloat16; on
+a GPU the agreement is measured in float16 and, where the GPU supports it, bfloat16.
 """
 import argparse
 import copy
 import json
+import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from typing import Dict, Optional
 
@@ -50,7 +60,51 @@ def parse_args(argv=None):
     parser.add_argument('--warmup', type=int, default=3)
     parser.add_argument('--agreement-batch', type=int, default=64, help='batch of the gradient comparison')
     parser.add_argument('--out', help='write the whole report as JSON here')
+    parser.add_argument('--parts', nargs='+', choices=PARTS, default=list(PARTS))
+    parser.add_argument('--report-dir', help='write gpu_check.json and gpu_check.md here (and the parts\' logs)')
+    parser.add_argument('--suite-timeout', type=int, default=240, help='seconds for the test suite')
+    parser.add_argument('--e2e-timeout', type=int, default=150, help='seconds per end-to-end training run')
     return parser.parse_args(argv)
+
+
+PARTS = ('suite', 'e2e', 'speed', 'agreement')
+REPO = Path(__file__).resolve().parents[2]
+
+
+# ------------------------------------------------------------------------ part 0: suite and recipe
+def test_suite(args, report_dir: Path) -> dict:
+    """``pytest tests projects`` with the GPU visible: counts, and every failure by name."""
+    junit = report_dir / 'suite.xml'
+    command = [sys.executable, '-m', 'pytest', 'tests', 'projects', '-q', '-p', 'no:cacheprovider',
+               f'--junitxml={junit}']
+    with open(report_dir / 'suite.log', 'w') as log:
+        try:
+            returncode = subprocess.run(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+                                        timeout=args.suite_timeout).returncode
+        except subprocess.TimeoutExpired:
+            returncode = 'timed out'
+    result = dict(returncode=returncode, log=str(report_dir / 'suite.log'))
+    if junit.is_file():
+        suite = ElementTree.parse(junit).getroot().find('testsuite')
+        result.update({key: int(suite.get(key, 0)) for key in ('tests', 'failures', 'errors', 'skipped')})
+        result['failed'] = [f"{case.get('classname')}::{case.get('name')}" for case in suite.iter('testcase')
+                            if case.find('failure') is not None or case.find('error') is not None]
+    return result
+
+
+def end_to_end(args, report_dir: Path) -> dict:
+    out = report_dir / 'e2e.json'
+    command = [sys.executable, str(REPO / 'tools/analysis_tools/gpu_check_e2e.py'), '--work-dir',
+               str(report_dir / 'e2e'), '--device', args.device, '--timeout', str(args.e2e_timeout),
+               '--gpus', str(max(1, torch.cuda.device_count())), '--out', str(out)]
+    with open(report_dir / 'e2e.log', 'w') as log:
+        try:
+            subprocess.run(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, timeout=3 * args.e2e_timeout + 60)
+        except subprocess.TimeoutExpired:
+            return dict(passed=False, error='timed out', log=str(report_dir / 'e2e.log'))
+    if not out.is_file():
+        return dict(passed=False, error='no report (see the log)', log=str(report_dir / 'e2e.log'))
+    return json.loads(out.read_text())
 
 
 # ---------------------------------------------------------------------------------- part 1: speed
@@ -135,6 +189,13 @@ def agreement(expected: Dict[str, torch.Tensor], actual: Dict[str, torch.Tensor]
                 tensors_compared=len(meaningful), tensors_near_zero=len(names) - len(meaningful))
 
 
+def amp_dtypes(device: str) -> list:
+    """float16 (with its loss scale) and bfloat16 where the GPU has it; bfloat16 alone on CPU."""
+    if device != 'cuda':
+        return ['bfloat16']
+    return ['float16', 'bfloat16'] if torch.cuda.is_bf16_supported() else ['float16']
+
+
 def gradient_agreement(args) -> dict:
     model = build_without_dropout(args.towers, args.device)
     sub_batch = args.agreement_batch // args.sub_batches
@@ -142,9 +203,8 @@ def gradient_agreement(args) -> dict:
         benchmark_train.parse_args(['--device', args.device, '--towers', args.towers]), args.towers, None,
         benchmark_train.TOWERS[args.towers]['image_size'], args.agreement_batch, sub_batch, 'amp')
     batch = benchmark_train.synthetic_batches(settings, 1)[0]  # the preprocessor moves it to the device
-    amp_dtype = 'float16' if args.device == 'cuda' else 'bfloat16'
     results = {}
-    for label, dtype in ((amp_dtype, amp_dtype), ('float32', None)):
+    for label, dtype in [(dtype, dtype) for dtype in amp_dtypes(args.device)] + [('float32', None)]:
         whole = whole_batch_gradients(model, batch, recorder(model, dtype))
         dga = dga_gradients(model, batch, recorder(model, dtype), sub_batch)
         results[label] = agreement(whole, dga)
@@ -164,15 +224,44 @@ def agreement_table(result: dict) -> str:
     return '\n'.join(lines)
 
 
+def summary_markdown(report: dict) -> str:
+    lines = [f"# GPU check, {report['date']}", '', f"Machine: {report['machine']}", '']
+    suite = report.get('suite')
+    if suite:
+        lines += ['## Test suite with the GPU visible', '',
+                  f"{suite.get('tests', '?')} tests, {suite.get('failures', '?')} failures, "
+                  f"{suite.get('errors', '?')} errors, {suite.get('skipped', '?')} skipped "
+                  f"(exit {suite['returncode']})", ''] + [f'- {name}' for name in suite.get('failed', [])] + ['']
+    e2e = report.get('e2e')
+    if e2e:
+        lines += ['## Full recipe, killed and resumed', '', '```', json.dumps(e2e, indent=2), '```', '']
+    if report.get('agreement'):
+        lines += ['## DGA gradient agreement', '', agreement_table(report['agreement']), '']
+    lines += [f"{report['seconds']:.0f} s in all"]
+    return '\n'.join(lines) + '\n'
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
     start = time.perf_counter()
-    print(f'Machine: {describe_machine()}', flush=True)
-    speed = speed_rows(args)
-    result = gradient_agreement(args)
-    print(agreement_table(result))
-    print(f'gpu_check: {time.perf_counter() - start:.0f} s in all')
-    report = dict(speed=speed, agreement=result)
+    report_dir = Path(args.report_dir or 'work_dirs/gpu_check')
+    report_dir.mkdir(parents=True, exist_ok=True)
+    report = dict(date=time.strftime('%Y-%m-%d'), machine=describe_machine())
+    print(f"Machine: {report['machine']}", flush=True)
+    if 'suite' in args.parts:
+        report['suite'] = test_suite(args, report_dir)
+    if 'e2e' in args.parts:
+        report['e2e'] = end_to_end(args, report_dir)
+    if 'speed' in args.parts:
+        report['speed'] = speed_rows(args)
+    if 'agreement' in args.parts:
+        report['agreement'] = gradient_agreement(args)
+        print(agreement_table(report['agreement']))
+    report['seconds'] = time.perf_counter() - start
+    print(f"gpu_check: {report['seconds']:.0f} s in all")
+    (report_dir / 'gpu_check.json').write_text(json.dumps(report, indent=2, default=str))
+    (report_dir / 'gpu_check.md').write_text(summary_markdown(report))
+    print(f'report: {report_dir / "gpu_check.json"} and {report_dir / "gpu_check.md"}')
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=2, default=str))
     return report

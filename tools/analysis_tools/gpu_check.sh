@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# The GPU check in one command, at most 8 minutes: ZeroVL's full model (ViT-B/16 + BERT-base, random
-# init) with AMP fp16 and DGA: samples/s, peak memory, and DGA-vs-whole-batch gradient agreement in fp16.
-#   bash tools/analysis_tools/gpu_check.sh [--batch-size 512 --sub-batches 8 --out gpu_check.json]
-# Needs a CUDA GPU and the repository's environment (make install); nothing is downloaded.
+# make gpu-check: zerovl on a GPU in one command, at most 8 minutes, nothing downloaded. The test suite
+# with the GPU visible, ZeroVL's full recipe killed mid-epoch and resumed through dist_train.sh, the
+# train-step rows and the fp16/bf16 DGA gradient agreement; one JSON + markdown report (docs/benchmarks.md).
+#   bash tools/analysis_tools/gpu_check.sh [--report-dir work_dirs/gpu_check] [--parts suite e2e speed agreement]
+# Needs a CUDA GPU and the repository's environment (make install); without a GPU it says so and exits 2.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PYTHON=${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python )}
+if ! "$PYTHON" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)'; then
+    echo "gpu-check: no CUDA GPU is visible here (torch.cuda.is_available() is False); it checks zerovl on a" \
+         "GPU, so there is nothing to run on this machine" >&2
+    exit 2
+fi
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+export PYTHON
 exec timeout "${GPU_CHECK_TIMEOUT:-480}" "$PYTHON" tools/analysis_tools/gpu_check.py --device cuda "$@"
