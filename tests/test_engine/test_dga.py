@@ -13,9 +13,11 @@ from zerovl.testing import run_distributed
 from zerovl.utils import register_all_modules
 
 BATCH, SIZE, LENGTH, VOCAB = 8, 32, 7, 50
+# Exactness holds on any device; on a GPU machine the equivalence also runs there (CUDA dropout and RNG).
+DEVICES = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
 
 
-def tiny_model(dropout=0.1, mixup=None, dga=None, learnable_tau=True):
+def tiny_model(dropout=0.1, mixup=None, dga=None, learnable_tau=True, device='cpu'):
     register_all_modules()
     torch.manual_seed(0)
     model = MODELS.build(dict(
@@ -27,7 +29,7 @@ def tiny_model(dropout=0.1, mixup=None, dga=None, learnable_tau=True):
             intermediate_size=64, max_position_embeddings=16, hidden_dropout_prob=dropout,
             attention_probs_dropout_prob=dropout)),
         loss=dict(type='InfoNCELoss', temperature=dict(init=0.05, learnable=learnable_tau))))
-    return model.double().train()
+    return model.double().to(device).train()
 
 
 def make_batch(n=BATCH, seed=1):
@@ -87,8 +89,9 @@ def assert_same_gradients(expected, actual, rtol=1e-9, atol=1e-12):
 @pytest.mark.parametrize('mixup', [None, dict(type='CoinFlipMixup', beta=1.0, mode='image'),
                                    dict(type='CoinFlipMixup', beta=1.0, mode='text')])
 @pytest.mark.parametrize('sub_batch_size', [8, 4, 2])
-def test_dga_equals_large_batch_gradient(mixup, sub_batch_size):
-    model = tiny_model(mixup=mixup)
+@pytest.mark.parametrize('device', DEVICES)
+def test_dga_equals_large_batch_gradient(mixup, sub_batch_size, device):
+    model = tiny_model(mixup=mixup, device=device)
     reference_model = copy.deepcopy(model)
     expected_loss, expected = reference_gradients(reference_model, make_batch(), sub_batch_size)
     loss, grads = dga_gradients(model, make_batch(), sub_batch_size)
@@ -131,11 +134,13 @@ def test_negative_control_naive_accumulation_differs():
     assert max_difference(expected, naive) > 1e-4
 
 
-def test_rng_state_replays_draws():
+@pytest.mark.parametrize('device', DEVICES)
+def test_rng_state_replays_draws(device):
+    torch.zeros(1, device=device)  # CUDA's generators are captured once CUDA is initialised
     state = RngState.capture()
-    first = torch.rand(5)
+    first = torch.rand(5, device=device)
     state.restore()
-    torch.testing.assert_close(torch.rand(5), first)
+    torch.testing.assert_close(torch.rand(5, device=device), first)
 
 
 def test_sub_batch_must_divide_the_batch():

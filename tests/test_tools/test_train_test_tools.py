@@ -49,7 +49,9 @@ def test_dist_train_with_two_cpu_processes(synthetic_root, tmp_path):
     """ZeroVL's three methods together on two ranks: debiased sampling, mixup and DGA (2 sub-batches)."""
     work_dir = str(tmp_path / 'work')
     config = tiny_config_file(synthetic_root, work_dir, batch_sampler_mode='debias')
-    output = run(['bash', 'tools/dist_train.sh', config, '2', '--work-dir', work_dir],
+    # --device cpu: this test means two gloo processes on the CPU, also on a machine with one GPU (two
+    # ranks cannot share it through NCCL).
+    output = run(['bash', 'tools/dist_train.sh', config, '2', '--work-dir', work_dir, '--device', 'cpu'],
                  PYTHON=sys.executable, PORT=str(find_free_port()))
     assert 'Epoch(train) [1]' in output
     # 64 pairs, 2 processes x batch 8: 4 iterations per epoch, and validation ran across both ranks.

@@ -38,7 +38,8 @@ def parse_args(argv=None):
     parser.add_argument('--kill-at', type=int, default=6, help='iteration after whose checkpoint the run dies')
     parser.add_argument('--workers', type=int, default=8, help='dataloader workers per process')
     parser.add_argument('--device', default='cuda', choices=['cuda', 'cpu'], help='cpu: a smoke run')
-    parser.add_argument('--tiny', action='store_true', help='small towers and batches (CPU smoke run)')
+    parser.add_argument('--tiny', action='store_true', help='small towers (CPU smoke run)')
+    parser.add_argument('--pairs-per-source', type=int, help='train on the first N pairs of each source')
     parser.add_argument('--timeout', type=int, default=300, help='seconds per training run')
     parser.add_argument('--out', help='write the report as JSON here')
     return parser.parse_args(argv)
@@ -60,6 +61,9 @@ def recipe_config(args, work_dir: str) -> Config:
         cfg[loader].dataset.datasets = cfg[loader].dataset.datasets[:len(names)]
         cfg[loader].num_workers = args.workers
         cfg[loader].persistent_workers = args.workers > 0
+    if args.pairs_per_source:
+        for dataset in cfg.train_dataloader.dataset.datasets:
+            dataset.indices = args.pairs_per_source
     cfg.test_dataloader = cfg.val_dataloader
     point_config_at(cfg, SYNTHETIC)
     text_config = dict(model_type='bert', vocab_size=vocabulary_size(SYNTHETIC))
