@@ -1,5 +1,5 @@
 # Fine-tune a pre-trained ZeroVL model for COCO retrieval (Karpathy split; evaluation on the 5k test
-# images / 25k captions). The original code has no fine-tuning recipe (zerovl_method.md §6 item 15), so
+# images / 25k captions). The original code has no fine-tuning recipe (docs/method.md §6 item 15), so
 # this one is ours: the pre-training recipe (AdamW, coin-flipping mixup, gather with grad, τ 0.02) at a
 # fine-tuning learning rate, 10 epochs, batch 1,024 (128 per GPU x 8) in one plain step.
 #   bash tools/dist_train.sh configs/finetune/zerovl_coco_ft.py 8 \

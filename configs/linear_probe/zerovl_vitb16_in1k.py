@@ -1,4 +1,4 @@
-# ZeroVL's linear probe on ImageNet-1K (zerovl_method.md §2.9): the frozen ViT-B/16 image tower of a
+# ZeroVL's linear probe on ImageNet-1K (docs/method.md §2.9): the frozen ViT-B/16 image tower of a
 # zerovl pre-training checkpoint, one linear layer on its pooled 768-d feature (the CLS token, before the
 # 512-d projection), no BatchNorm in front of it. LARS (momentum 0.9, weight decay 0, eta 0.001) with
 # lr 6.4 at a global batch of 16,384 (MAE's 0.1 x 16384 / 256), 90 epochs, 10 of linear warm-up, cosine to 0.

@@ -1,4 +1,4 @@
-# Base of the CPU reproduction of ZeroVL's ablations (docs/reproduction.md, zerovl_method.md §5): the
+# Base of the CPU reproduction of ZeroVL's ablations (docs/reproduction.md, docs/method.md §5): the
 # two-domain synthetic set at 32 px, CPU-sized towers with LayerNorm (ZeroVL's ViT has LayerNorm; a
 # BatchNorm tower would confound the sampling experiment, docs/methods/debiased_sampling.md), and an
 # iteration-based schedule so that every arm of an experiment takes the same number of optimiser steps.

@@ -1,4 +1,4 @@
-# ZeroVL on 14M pairs with all its methods, 8 GPUs (zerovl_method.md §2, §3):
+# ZeroVL on 14M pairs with all its methods, 8 GPUs (docs/method.md §2, §3):
 #   debiased sampling (the dataset base config), coin-flipping mixup with β = 0.1, and decoupled gradient
 #   accumulation: a global batch of 16,384 (2,048 per GPU x 8) embedded in sub-batches of 1,024 (128 per GPU),
 #   so every query sees 16,383 negatives with the activation memory of a 1,024 batch. Gather with grad, τ 0.02.

@@ -4,6 +4,8 @@
 Strict on purpose: a page that is linked before it is written fails here until it exists.
 """
 import os
+import re
+import subprocess
 from pathlib import Path
 from typing import List, Tuple
 from urllib.parse import unquote
@@ -79,3 +81,33 @@ def test_the_link_reader_sees_links_and_skips_code():
         ('docs/guide.md#a-title-with-code', 2), ('img/plot.png', 2), ('zerovl/x.py', 3), ('docs/ref.md', 7)]
     assert anchors(text) == {'a-title-with-code', 'a-title-with-code-1'}
     assert [block.language for block in fenced_blocks(text)] == ['markdown']
+
+
+# Markdown files our tools write, named where they are written: mentions of them are not citations.
+WRITTEN_BY_TOOLS = {
+    'results.md': 'tools/analysis_tools/ablation_report.py',
+    'summary.md': 'tools/analysis_tools/real_demo_report.py',
+    'gpu_check.md': 'tools/analysis_tools/gpu_check.py',
+}
+MENTION = re.compile(r'(?<![\w./-])((?:\.\./|[\w-]+/)*[\w-]+\.md)\b')
+
+
+def tracked_text_files() -> List[Path]:
+    listed = subprocess.run(['git', 'ls-files'], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    return [REPO_ROOT / name for name in listed.stdout.split()
+            if name.endswith(('.py', '.md', '.sh', '.txt', 'Makefile')) and not name.startswith('tests/')]
+
+
+def test_every_mentioned_markdown_file_is_in_the_repository():
+    """A plain mention ('see method.md §2') must name a page this repository has: a reader cannot follow
+    a citation of a document it does not contain (the method notes the project was started from)."""
+    files = tracked_text_files()
+    pages = {path.name for path in files if path.suffix == '.md'}
+    missing = []
+    for path in files:
+        for line_number, line in enumerate(path.read_text(encoding='utf-8', errors='replace').splitlines(), 1):
+            for mention in MENTION.findall(line):
+                name = Path(mention).name
+                if name not in pages and name not in WRITTEN_BY_TOOLS:
+                    missing.append(f'{path.relative_to(REPO_ROOT)}:{line_number}: {mention}')
+    assert not missing, 'mentions of Markdown files the repository does not hold:\n' + '\n'.join(missing)

@@ -1,4 +1,4 @@
-"""Reproduce the direction of ZeroVL's ablations on this CPU (docs/reproduction.md, zerovl_method.md §5).
+"""Reproduce the direction of ZeroVL's ablations on this CPU (docs/reproduction.md, docs/method.md §5).
 
     python tools/analysis_tools/reproduce_ablations.py                      # every experiment, seeds 0 1 2
     python tools/analysis_tools/reproduce_ablations.py --experiments E1 --seeds 0

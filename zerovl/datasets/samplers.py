@@ -3,7 +3,7 @@
 Contrastive negatives are the other samples of the global batch. ZeroVL reports that batches mixing
 sources bias the learned feature distributions (negatives from another source can be told apart by
 their source rather than their content); drawing each global batch from one dataset keeps every
-negative in-domain (docs/zerovl_method.md §2.1).
+negative in-domain (docs/method.md §2.1).
 
 The batch plan of an epoch (which dataset each global batch comes from, and which indices) is a pure
 function of (seed, epoch, dataset sizes, global batch size): every rank computes the same plan

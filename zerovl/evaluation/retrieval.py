@@ -1,4 +1,4 @@
-"""Exact image-text retrieval recall, ZeroVL's zero-shot protocol (docs/zerovl_method.md §2.8).
+"""Exact image-text retrieval recall, ZeroVL's zero-shot protocol (docs/method.md §2.8).
 
 Similarity is the dot product of the embeddings (the model L2-normalises them, so it is the cosine).
 

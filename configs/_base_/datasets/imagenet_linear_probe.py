@@ -1,4 +1,4 @@
-# ImageNet-1K for linear probing (zerovl_method.md §2.9), ImageNet-style folders:
+# ImageNet-1K for linear probing (docs/method.md §2.9), ImageNet-style folders:
 #   data/imagenet/train/<synset>/<image>.JPEG and data/imagenet/val/<synset>/<image>.JPEG
 # (classes are the sorted synset folders). For a flat val folder, give its list file instead:
 #   val_dataloader.dataset.ann_file='val.txt' with lines "ILSVRC2012_val_00000001.JPEG 65".

@@ -1,4 +1,4 @@
-# ZeroVL's dual encoder (zerovl_method.md §1): ViT-B/16 pre-trained on ImageNet-21k + bert-base-uncased
+# ZeroVL's dual encoder (docs/method.md §1): ViT-B/16 pre-trained on ImageNet-21k + bert-base-uncased
 # ([CLS] of the last layer, no pooler), bias-free linear heads to 512, L2 norm, InfoNCE with τ = 0.02.
 # Weights come from the hub; for offline use point `checkpoint` (timm) and `model_name_or_path` (HF) at
 # local files, e.g. --cfg-options model.image_tower.checkpoint=/path/vit.safetensors.

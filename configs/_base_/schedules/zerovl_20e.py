@@ -1,4 +1,4 @@
-# ZeroVL's schedule (zerovl_method.md §2.7): AdamW (0.9, 0.98), eps 1e-6, lr 1e-4, weight decay 0.001 on
+# ZeroVL's schedule (docs/method.md §2.7): AdamW (0.9, 0.98), eps 1e-6, lr 1e-4, weight decay 0.001 on
 # every parameter, linear warm-up over 2.5 % of all steps, then half-cosine down to 0.1 x lr; no clipping.
 max_epochs = 20
 warmup_epochs = 0.025 * max_epochs

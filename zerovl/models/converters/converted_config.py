@@ -1,7 +1,7 @@
 """What a converted ZeroVL checkpoint needs besides its tensors: the input normalisation it was trained
 with, recorded in the checkpoint's meta and written as a config snippet for ``load_from``.
 
-The two released models expect different pixels (zerovl_method.md §6 item 3): the 14M model ImageNet
+The two released models expect different pixels (docs/method.md §6 item 3): the 14M model ImageNet
 mean/std, the 100M model mean = std = 0.5. Nothing in their state dicts tells them apart, so the
 normalisation is always stated by the user and never defaulted.
 """

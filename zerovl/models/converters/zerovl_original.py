@@ -15,7 +15,7 @@ A single level of nesting (``image_encoder.model.<timm key>``) is accepted too: 
 BERT has a child called ``model``, so the two layouts cannot be confused.
 
 Old timm built ``vit_base_patch16_224_in21k`` with a Linear+Tanh "pre-logits" layer on the CLS token
-(zerovl_method.md §6 item 5). Dropping it would silently change every image feature, so it is mapped
+(docs/method.md §6 item 5). Dropping it would silently change every image feature, so it is mapped
 onto the tower's ``pre_logits_dim`` option, which reproduces it.
 
 Nothing is dropped silently: a key that matches no rule stops the conversion with its name; the only

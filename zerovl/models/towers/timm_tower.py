@@ -23,7 +23,7 @@ class TimmImageTower(FreezableTower):
         grad_checkpointing: trade compute for activation memory (timm's ``set_grad_checkpointing``).
         pre_logits_dim: add old timm's ViT "pre-logits" layer, ``tanh(Linear(feature))`` of this width, on
             the pooled feature. timm of the PyTorch-1.8 era built ``vit_*_in21k`` with it, so ZeroVL's
-            released image features went through it (zerovl_method.md §6 item 5); timm >= 0.9 no longer
+            released image features went through it (docs/method.md §6 item 5); timm >= 0.9 no longer
             has it, and the checkpoint converter needs it to reproduce those features. None: no layer.
         **model_kwargs: passed to ``timm.create_model`` (``img_size``, ``drop_path_rate``, ...).
     """
