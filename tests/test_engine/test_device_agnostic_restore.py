@@ -15,11 +15,11 @@ import torch
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import Runner
 
-from zerovl.engine import RngState
 from zerovl.engine.hooks.message_hub_state_hook import MessageHubStateHook
 from zerovl.testing import tiny_demo_config
 from zerovl.testing.fake_device import FakeCudaTensor, as_fake_cuda, checkpoints_load_as_cuda
 from zerovl.utils import register_all_modules
+from zerovl.utils.rng import RngState
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 EPOCHS = 2

@@ -20,6 +20,7 @@ from torch.utils.data import Sampler
 
 from zerovl.registry import DATA_SAMPLERS
 from zerovl.utils.dist import get_rank, get_world_size
+from zerovl.utils.rng import keyed_rng
 
 MODES = ('debias', 'shuffle', 'sequential')
 
@@ -40,12 +41,6 @@ class _Group(NamedTuple):
     name: str
     offset: int  # index of its first sample in the concatenated dataset
     size: int
-
-
-def keyed_rng(*keys: int) -> np.random.Generator:
-    """A generator that depends only on ``keys``; SeedSequence mixes them, so neighbouring epochs or
-    datasets get unrelated streams. Keys are folded to non-negative ints, which SeedSequence needs."""
-    return np.random.default_rng([int(key) % (1 << 63) for key in keys])
 
 
 def dataset_groups(dataset) -> List[_Group]:

@@ -7,6 +7,7 @@ from mmengine.optim import OptimWrapper
 from torch import nn
 
 from zerovl.registry import MODELS
+from .dga import dga_step
 from .heads import l2_normalize
 from .mixup import MixDecision, block_reversal, mix_with_reversed
 
@@ -25,7 +26,7 @@ class DualEncoder(BaseModel):
         mixup: e.g. ``dict(type='CoinFlipMixup', beta=0.1)``; None trains without mixup.
         dga: decoupled gradient accumulation, ``dict(sub_batch_size=128)`` (per GPU, like every batch
             size in configs): the per-GPU batch is embedded in sub-batches and the exact large-batch
-            gradient is assembled in two passes (``zerovl/engine/dga.py``). None: one plain step.
+            gradient is assembled in two passes (``zerovl/models/dga.py``). None: one plain step.
         data_preprocessor: normalises the image batch on the device.
 
     ``forward(inputs, data_samples, mode)`` follows MMEngine: ``'loss'`` returns the loss dict,
@@ -114,7 +115,6 @@ class DualEncoder(BaseModel):
             data = self.data_preprocessor(data, True, normalize=self.dga is None)
         mix = self.mixup.sample() if self.mixup is not None else None
         if self.dga is not None:
-            from zerovl.engine.dga import dga_step  # engine depends on models, not the other way round
             return dga_step(self, forward_module, data['inputs'], optim_wrapper, self.dga['sub_batch_size'], mix)
         with optim_wrapper.optim_context(forward_module):
             losses = forward_module(inputs=data['inputs'], mode='loss', mix=mix)

@@ -1,11 +1,11 @@
 """ZeroVL's coin-flipping mixup: each step mixes either the images or the texts, never both."""
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import nn
 
 from zerovl.registry import MODELS
+from zerovl.utils.rng import keyed_rng
 
 MODES = ('coin', 'image', 'text', 'both')
 
@@ -68,7 +68,7 @@ class CoinFlipMixup(nn.Module):
         self.register_buffer('step', torch.zeros((), dtype=torch.long))
 
     def decision_at(self, step: int) -> MixDecision:
-        rng = np.random.default_rng([self.seed, step])
+        rng = keyed_rng(self.seed, step)
         lam = float(rng.beta(self.beta, self.beta))
         coin = float(rng.random())
         if self.mode == 'coin':

@@ -66,7 +66,7 @@ class CompactConvTower(FreezableTower):
     the demo's resnet10t (0.18 GFLOP per image).
 
     GroupNorm rather than BatchNorm, because it normalises each image on its own: a DGA sub-batch then
-    gets exactly the large-batch gradient (BatchNorm breaks that, see zerovl/engine/dga.py), and
+    gets exactly the large-batch gradient (BatchNorm breaks that, see zerovl/models/dga.py), and
     single-domain batches (debiased sampling) cannot skew running statistics used at evaluation.
 
     Args:

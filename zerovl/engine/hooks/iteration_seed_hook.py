@@ -1,26 +1,10 @@
 """Makes the randomness of every training iteration a pure function of (seed, rank, iteration)."""
-import hashlib
-import random
-
-import numpy as np
 import torch
 from mmengine.hooks import Hook
 
 from zerovl.registry import HOOKS
 from zerovl.utils.dist import get_rank
-
-
-def iteration_seed(seed: int, rank: int, iteration: int, stream: str = 'iter') -> int:
-    """A well-mixed 32-bit seed; iterations, ranks and streams get unrelated generators."""
-    digest = hashlib.blake2b(f'{seed}:{rank}:{iteration}:{stream}'.encode(), digest_size=4).digest()
-    return int.from_bytes(digest, 'little')
-
-
-def seed_everything(seed: int) -> None:
-    """torch (CPU and every CUDA device), numpy's and Python's global generators."""
-    torch.manual_seed(seed)
-    np.random.seed(seed)
-    random.seed(seed)
+from zerovl.utils.rng import iteration_seed, seed_everything
 
 
 @HOOKS.register_module()

@@ -30,9 +30,9 @@ import torch
 from mmengine.optim import OptimWrapper
 from torch import nn
 
-from zerovl.models.heads import full_precision
-from zerovl.models.mixup import MixDecision
-from .rng_state import RngState
+from zerovl.utils.rng import RngState
+from .heads import full_precision
+from .mixup import MixDecision
 
 
 def split_inputs(inputs: dict, sub_batch_size: int) -> List[dict]:

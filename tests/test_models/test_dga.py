@@ -7,10 +7,11 @@ import pytest
 import torch
 from mmengine.optim import OptimWrapper
 
-from zerovl.engine import RngState, ZeroVLDistributedDataParallel
+from zerovl.engine import ZeroVLDistributedDataParallel
 from zerovl.registry import MODELS
 from zerovl.testing import run_distributed
 from zerovl.utils import register_all_modules
+from zerovl.utils.rng import RngState
 
 BATCH, SIZE, LENGTH, VOCAB = 8, 32, 7, 50
 # Exactness holds on any device; on a GPU machine the equivalence also runs there (CUDA dropout and RNG).
