@@ -44,4 +44,4 @@ def test_valid_keys_are_listed_and_far_off_ones_get_no_guess():
 def test_a_non_integer_sub_batch_size_is_refused():
     register_all_modules()
     with pytest.raises(ValueError, match='model.dga.sub_batch_size must be a positive integer'):
-        MODELS.build(demo_model({'model.dga.sub_batch_size': 0}))
+        MODELS.build(demo_model({'model.dga.sub_batch_size': 16.5}))
