@@ -24,13 +24,15 @@ model = dict(
 )
 
 max_epochs = 10
-warmup_epochs = 1
+# Scheduler positions follow the run (docs/training.md): end=None is the run's end and run_fraction a share of
+# all its iterations (at least 2), so --cfg-options train_cfg.max_epochs=N moves the warm-up and the end too.
+warmup = dict(run_fraction=0.1)  # one epoch of the 10
 optim_wrapper = dict(optimizer=dict(lr=1e-5))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=warmup_epochs,
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=warmup,
          convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', eta_min_ratio=0.1, by_epoch=True, begin=warmup_epochs,
-         end=max_epochs, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', eta_min_ratio=0.1, by_epoch=True, begin=warmup,
+         end=None, convert_to_iter_based=True),
 ]
 train_cfg = dict(max_epochs=max_epochs, val_interval=1)
 # Keep the epoch with the best RSUM on the Karpathy val split; test it on the test split.

@@ -34,7 +34,9 @@ val_dataloader = dict(batch_size=250, num_workers=0, persistent_workers=False,
 test_dataloader = val_dataloader
 
 max_epochs = 3
-warmup_epochs = 0.3  # ZeroVL's share: 10 of 90 epochs
+# Scheduler positions follow the run (docs/training.md): end=None is the run's end and run_fraction a share of
+# all its iterations (at least 2), so --cfg-options train_cfg.max_epochs=N moves the warm-up and the end too.
+warmup = dict(run_fraction=0.1)  # ZeroVL's share: 10 of 90 epochs
 # The ImageNet recipe's optimiser (LARS, momentum 0.9, no weight decay, eta 0.001) at a demo-sized lr.
 # LARS moves each layer by about lr x eta of its norm per step; ImageNet's 7,000 steps at 6.4 become
 # 240 steps here, which need a lr a few times larger (20 beat 10 and 50 in a sweep on cached features).
@@ -43,9 +45,9 @@ optim_wrapper = dict(
     optimizer=dict(type='mmpretrain.LARS', lr=20.0, momentum=0.9, weight_decay=0.0, eta=0.001),
 )
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=warmup_epochs,
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=warmup,
          convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True, begin=warmup_epochs, end=max_epochs,
+    dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True, begin=warmup, end=None,
          convert_to_iter_based=True),
 ]
 train_cfg = dict(type='ResumableEpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs)

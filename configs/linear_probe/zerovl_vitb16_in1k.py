@@ -28,7 +28,9 @@ model = dict(
 )
 
 max_epochs = 90
-warmup_epochs = 10
+# Scheduler positions follow the run (docs/training.md): end=None is the run's end and run_fraction a share of
+# all its iterations (at least 2), so --cfg-options train_cfg.max_epochs=N moves the warm-up and the end too.
+warmup = dict(run_fraction=1 / 9)  # 10 of the 90 epochs
 # mmpretrain's LARS (layer-wise trust ratio eta * |w| / |grad|, applied to the weight and the bias alike,
 # as ZeroVL did). lr 6.4 is for a global batch of 16,384; auto_scale_lr rescales it linearly to
 # (GPUs x train_dataloader.batch_size) when the run uses another batch (MMEngine's Runner.scale_lr).
@@ -38,9 +40,9 @@ optim_wrapper = dict(
 )
 auto_scale_lr = dict(base_batch_size=16384, enable=True)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=warmup_epochs,
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=warmup,
          convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True, begin=warmup_epochs, end=max_epochs,
+    dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True, begin=warmup, end=None,
          convert_to_iter_based=True),
 ]
 train_cfg = dict(type='ResumableEpochBasedTrainLoop', max_epochs=max_epochs, val_interval=10)

@@ -38,12 +38,14 @@ model = dict(
 # About 17 steps per epoch at batch 128. ZeroVL's AdamW, lr 1e-4 for the pretrained towers; the projection
 # heads start from random, and at a few hundred steps instead of ZeroVL's ~100k they get 10 x that.
 max_epochs = 8
-warmup_epochs = 0.5
+# Scheduler positions follow the run (docs/training.md): end=None is the run's end and run_fraction a share of
+# all its iterations (at least 2), so --cfg-options train_cfg.max_epochs=N moves the warm-up and the end too.
+warmup = dict(run_fraction=1 / 16)  # half an epoch of the 8
 optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'_projection': dict(lr_mult=10.0)}))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=warmup_epochs,
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=warmup,
          convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', eta_min_ratio=0.1, by_epoch=True, begin=warmup_epochs, end=max_epochs,
+    dict(type='CosineAnnealingLR', eta_min_ratio=0.1, by_epoch=True, begin=warmup, end=None,
          convert_to_iter_based=True),
 ]
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs // 2)

@@ -64,8 +64,8 @@ test_evaluator = val_evaluator
 optim_wrapper = dict(type='OptimWrapper',
                      optimizer=dict(type='AdamW', lr=2e-3, betas=(0.9, 0.98), eps=1e-6, weight_decay=0.01))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=max_iters // 10),
-    dict(type='CosineAnnealingLR', eta_min_ratio=0.1, by_epoch=False, begin=max_iters // 10, end=max_iters),
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=dict(run_fraction=0.1)),
+    dict(type='CosineAnnealingLR', eta_min_ratio=0.1, by_epoch=False, begin=dict(run_fraction=0.1), end=None),
 ]
 # PromptIterBasedTrainLoop: MMEngine's IterBasedTrainLoop minus a 2 s sleep at every pass over the data.
 train_cfg = dict(type='PromptIterBasedTrainLoop', max_iters=max_iters, val_interval=val_interval)

@@ -32,12 +32,14 @@ model = dict(
 )
 
 max_epochs = 6
-warmup_epochs = 0.5
+# Scheduler positions follow the run (docs/training.md): end=None is the run's end and run_fraction a share of
+# all its iterations (at least 2), so --cfg-options train_cfg.max_epochs=N moves the warm-up and the end too.
+warmup = dict(run_fraction=1 / 12)  # half an epoch of the 6
 optim_wrapper = dict(optimizer=dict(lr=1e-3, weight_decay=0.01))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=warmup_epochs,
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=warmup,
          convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', eta_min_ratio=0.1, by_epoch=True, begin=warmup_epochs, end=max_epochs,
+    dict(type='CosineAnnealingLR', eta_min_ratio=0.1, by_epoch=True, begin=warmup, end=None,
          convert_to_iter_based=True),
 ]
 train_dataloader = dict(batch_sampler=dict(mode='shuffle'))

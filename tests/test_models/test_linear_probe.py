@@ -154,8 +154,9 @@ def test_imagenet_config_is_zerovls_recipe_and_its_pipelines_run(zerovl_transfor
     assert cfg.auto_scale_lr == dict(base_batch_size=16384, enable=True)
     assert cfg.train_dataloader.batch_size * 8 == 16384
     warmup, cosine = cfg.param_scheduler
+    # 10 of the 90 epochs of warm-up, then cosine to the run's end (positions follow train_cfg).
     assert (warmup.type, warmup.end, cosine.type, cosine.begin, cosine.end, cosine.eta_min) == (
-        'LinearLR', 10, 'CosineAnnealingLR', 10, 90, 0.0)
+        'LinearLR', dict(run_fraction=1 / 9), 'CosineAnnealingLR', dict(run_fraction=1 / 9), None, 0.0)
     assert cfg.train_cfg.max_epochs == 90
     assert cfg.val_evaluator == dict(type='ClassificationAccuracy', topk=(1, 5))
     # Every step after the file loading resolves under the zerovl scope and yields a 224 x 224 pack.

@@ -232,11 +232,9 @@ def run_all(runs: List[Run], out: Path, slots: int) -> None:
 
 
 def schedule(max_iters: int) -> Tuple[str, ...]:
-    """A shorter (or longer) schedule of the same shape: 10 % warm-up, cosine to the end, one validation
-    at the end."""
-    warmup = max(1, max_iters // 10)
-    return (f'train_cfg.max_iters={max_iters}', f'train_cfg.val_interval={max_iters}',
-            f'param_scheduler.0.end={warmup}', f'param_scheduler.1.begin={warmup}', f'param_scheduler.1.end={max_iters}')
+    """A shorter (or longer) schedule of the same shape, with one validation at the end: the config's
+    warm-up (10 % of the run) and cosine end follow ``train_cfg.max_iters`` by themselves."""
+    return (f'train_cfg.max_iters={max_iters}', f'train_cfg.val_interval={max_iters}')
 
 
 def planned_runs(experiments: Sequence[str], seeds: Sequence[int], out: Path, arms: Sequence[str] = (),

@@ -15,6 +15,7 @@ from typing import List, Optional, Sequence, Tuple
 from mmengine.dataset import BaseDataset
 
 from zerovl.registry import DATASETS
+from zerovl.utils.schema import check_keys, keyword_names
 from .annotation_csv import REQUIRED_COLUMNS, AnnotationRow, check_row, read_annotation_rows
 from .bad_input_policy import DEFAULT_MAX_SKIP_RATIO, BadInputPolicy, resolve_on_error
 from .errors import BadSampleError, TooManyBadSamplesError
@@ -27,6 +28,9 @@ SOURCES = ('files', 'lmdb')
 # Under on_error='skip', a bad sample is replaced by the next index of the same dataset; this many
 # bad ones in a row means the source is broken as a whole (a wrong folder), not here and there.
 MAX_REPLACEMENT_TRIES = 100
+# BaseDataset arguments a config may pass through **kwargs (the others are set from this class's own).
+SET_HERE = ('ann_file', 'data_root', 'data_prefix', 'pipeline', 'test_mode')
+BASE_DATASET_KEYS = tuple(key for key in keyword_names(BaseDataset.__init__) if key not in SET_HERE)
 
 
 @DATASETS.register_module()
@@ -79,6 +83,8 @@ class ImageTextDataset(BaseDataset):
                  pipeline: Sequence = (),
                  test_mode: bool = False,
                  **kwargs) -> None:
+        check_keys(kwargs, BASE_DATASET_KEYS + keyword_names(ImageTextDataset.__init__),
+                   f"{type(self).__name__}(name='{name}')")
         if source not in SOURCES:
             raise ValueError(f"dataset '{name}': source must be one of {SOURCES}, got {source!r}")
         self.name = name

@@ -21,8 +21,11 @@ from torch.utils.data import Sampler
 from zerovl.registry import DATA_SAMPLERS
 from zerovl.utils.dist import get_rank, get_world_size
 from zerovl.utils.rng import keyed_rng
+from zerovl.utils.schema import check_keys
 
 MODES = ('debias', 'shuffle', 'sequential')
+# The keys of a ``batch_sampler=dict(type='DebiasedBatchSampler', ...)`` config (the Runner adds the rest).
+CONFIG_KEYS = ('mode', 'weights', 'exhaustive', 'seed', 'rank', 'world_size')
 
 # Independent random streams of one (seed, epoch): the dataset schedule and each dataset's permutations.
 _SCHEDULE_STREAM = 0
@@ -166,7 +169,10 @@ class DebiasedBatchSampler(Sampler):
                  exhaustive: Optional[bool] = None,
                  seed: Optional[int] = None,
                  rank: Optional[int] = None,
-                 world_size: Optional[int] = None) -> None:
+                 world_size: Optional[int] = None,
+                 **unknown) -> None:
+        # Taken and refused here, so that a typo is named as a config key with the nearest valid one.
+        check_keys(unknown, CONFIG_KEYS, 'train_dataloader.batch_sampler')
         if not hasattr(sampler, 'dataset'):
             raise TypeError(f'DebiasedBatchSampler needs a sampler with a .dataset attribute (e.g. '
                             f'DefaultSampler), got {type(sampler).__name__}')

@@ -9,6 +9,7 @@ steps, and slept 0.4 s of every 0.8 s step. Loaders with workers keep MMEngine's
 from mmengine.runner.loops import IterBasedTrainLoop, _InfiniteDataloaderIterator
 
 from zerovl.registry import LOOPS
+from .run_start import prepare_training
 
 
 def set_loader_epoch(dataloader, epoch: int) -> None:
@@ -39,8 +40,10 @@ class PromptRestartIterator(_InfiniteDataloaderIterator):
 
 @LOOPS.register_module()
 class PromptIterBasedTrainLoop(IterBasedTrainLoop):
-    """``IterBasedTrainLoop`` whose dataloader restarts without sleeping when it loads in-process."""
+    """``IterBasedTrainLoop`` whose dataloader restarts without sleeping when it loads in-process; like
+    ``ResumableEpochBasedTrainLoop``, it fits and checks the schedule and DGA when built."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.dataloader_iterator = PromptRestartIterator(self.dataloader)
+        prepare_training(self)

@@ -6,6 +6,7 @@ from mmengine.runner import EpochBasedTrainLoop
 
 from zerovl.registry import LOOPS
 from .epoch_position import batches_done, starts_at
+from .run_start import prepare_training
 
 
 @LOOPS.register_module()
@@ -25,7 +26,14 @@ class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
     A sampler that cannot start mid-epoch (the DataLoader's own BatchSampler over DefaultSampler)
     gets the first k batches loaded and dropped: the data order is still exact, but loading costs k
     batches, and batches augmented in the main process may draw differently (a warning says so).
+
+    Once built, it fits the schedule to the run and checks it, and checks DGA against the batch size
+    (``prepare_training``), before any batch is read.
     """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        prepare_training(self)
 
     def run_epoch(self) -> None:
         self.runner.call_hook('before_train_epoch')

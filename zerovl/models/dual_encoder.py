@@ -7,9 +7,13 @@ from mmengine.optim import OptimWrapper
 from torch import nn
 
 from zerovl.registry import MODELS
+from zerovl.utils.schema import check_keys, check_registered_keys
 from .dga import dga_step
 from .heads import l2_normalize
 from .mixup import MixDecision, block_reversal, mix_with_reversed
+
+# Every key model.dga understands; any other one (a typo) is refused rather than ignored.
+DGA_KEYS = ('sub_batch_size',)
 
 
 @MODELS.register_module()
@@ -44,6 +48,11 @@ class DualEncoder(BaseModel):
                  dga: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
+        # Config keys first: a typo is reported before seconds of building towers.
+        loss = loss or dict(type='InfoNCELoss')
+        check_registered_keys(loss, MODELS, 'model.loss')
+        check_registered_keys(mixup, MODELS, 'model.mixup')
+        dga = checked_dga(dga)
         # Built here with zerovl's registry: BaseModel would look the type up in MMEngine's root.
         data_preprocessor = MODELS.build(data_preprocessor or dict(type='ImageTextDataPreprocessor'))
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -52,11 +61,9 @@ class DualEncoder(BaseModel):
         self.text_tower = MODELS.build(text_tower)
         self.image_projection = MODELS.build(dict(projection, in_dim=self.image_tower.out_dim, out_dim=embed_dim))
         self.text_projection = MODELS.build(dict(projection, in_dim=self.text_tower.out_dim, out_dim=embed_dim))
-        self.loss_module = MODELS.build(loss or dict(type='InfoNCELoss'))
+        self.loss_module = MODELS.build(loss)
         self.mixup = MODELS.build(mixup) if mixup else None
-        self.dga = dict(dga) if dga else None
-        if self.dga is not None and int(self.dga.get('sub_batch_size', 0)) < 1:
-            raise ValueError(f'model.dga.sub_batch_size must be a positive integer, got {self.dga}')
+        self.dga = dga
         self.embed_dim = embed_dim
 
     # ----------------------------------------------------------------------------------- embeddings
@@ -129,3 +136,15 @@ class DualEncoder(BaseModel):
         image_embeds, text_embeds = image_embeds.detach().cpu(), text_embeds.detach().cpu()
         return [dict(sample, image_embed=image, text_embed=text)
                 for sample, image, text in zip(data_samples, image_embeds, text_embeds)]
+
+
+def checked_dga(dga: Optional[dict]) -> Optional[dict]:
+    """``model.dga`` with known keys only and a positive integer sub-batch size (divisibility by the
+    batch size is checked when the train loop is built: ``zerovl/engine/run_start.py``)."""
+    if not dga:
+        return None
+    check_keys(dga, DGA_KEYS, 'model.dga')
+    sub_batch_size = dga.get('sub_batch_size')
+    if not isinstance(sub_batch_size, int) or isinstance(sub_batch_size, bool) or sub_batch_size < 1:
+        raise ValueError(f'model.dga.sub_batch_size must be a positive integer, got {sub_batch_size!r}')
+    return dict(dga)

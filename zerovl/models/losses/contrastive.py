@@ -7,6 +7,7 @@ from torch import nn
 
 from zerovl.registry import MODELS
 from zerovl.utils.dist import all_gather_detached, all_gather_with_grad, get_rank
+from zerovl.utils.schema import check_keys
 from .temperature import Temperature
 
 
@@ -26,6 +27,7 @@ class InfoNCELoss(nn.Module):
 
     def __init__(self, temperature: Optional[dict] = None, gather_with_grad: bool = True):
         super().__init__()
+        check_keys(temperature or {}, Temperature.KEYS, 'model.loss.temperature')
         self.temperature = Temperature(**(temperature or {}))
         self.gather_with_grad = gather_with_grad
 

@@ -9,6 +9,7 @@ class Temperature(nn.Module):
     A learnable τ is a plain parameter initialised at ``init`` (as in the original code); the clamp
     keeps it in ZeroVL's range [0.001, 0.5] and stops its gradient while it sits on a bound.
     """
+    KEYS = ('init', 'learnable', 'min', 'max')  # its config keys (``model.loss.temperature``)
 
     def __init__(self, init: float = 0.02, learnable: bool = False, min: float = 0.001, max: float = 0.5):
         super().__init__()
