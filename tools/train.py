@@ -3,7 +3,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import List
+from typing import List, Tuple
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
@@ -40,11 +40,13 @@ def parse_args(argv=None):
                         help='override config keys, e.g. train_dataloader.batch_size=64')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
     args = parser.parse_args(argv)
+    if args.resume and args.overwrite:
+        parser.error('--resume continues the run in the work dir, --overwrite starts afresh: choose one')
     os.environ.setdefault('LOCAL_RANK', '0')
     return args
 
 
-def build_config(args) -> Config:
+def build_config(args) -> Tuple[Config, List[str]]:
     """The config to train, and the lines to log once the Runner's logger exists (which checkpoint a
     resume skipped and why, what --overwrite moved)."""
     try:

@@ -110,6 +110,11 @@ def test_resume_from_a_named_checkpoint_that_cannot_load_is_refused(config_file,
         train(config_file, '--work-dir', f'{short_tmp}/named', '--resume', missing)
 
 
+def test_resume_and_overwrite_together_are_refused(config_file, short_tmp):
+    with pytest.raises(SystemExit):
+        train(config_file, '--work-dir', f'{short_tmp}/both', '--resume', '--overwrite')
+
+
 def test_used_work_dir_is_refused_and_overwrite_moves_the_old_checkpoints_aside(config_file, copy_of_first_run):
     with pytest.raises(SystemExit) as refused:
         train(config_file, '--work-dir', copy_of_first_run)
