@@ -83,7 +83,7 @@ def main(argv=None):
         metrics = runner.test()
         main_process = is_main_process()  # asked before the group is gone (then every rank says rank 0)
     finally:
-        finish_run(runner)  # workers, then the process group, while the interpreter is whole
+        finish_run(runner, args.launcher)  # workers, then the process group, while the interpreter is whole
     if main_process:
         print(format_metrics_table(metrics))
         if args.out:

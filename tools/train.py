@@ -17,7 +17,8 @@ from zerovl.engine.checkpoint import TRUST_ENV  # noqa: E402
 from zerovl.engine.resume_checkpoint import (NoLoadableCheckpointError, choose_resume_checkpoint,  # noqa: E402
                                              unreadable_reason)
 from zerovl.engine.teardown import finish_run  # noqa: E402
-from zerovl.engine.used_work_dir import UsedWorkDirError, move_checkpoints_aside, refuse_used_work_dir  # noqa: E402
+from zerovl.engine.used_work_dir import (UsedWorkDirError, move_checkpoints_aside,  # noqa: E402
+                                         refuse_used_work_dir)
 from zerovl.utils import load_config, register_all_modules  # noqa: E402
 from zerovl.utils.config_overrides import ConfigOverrideError  # noqa: E402
 
@@ -120,7 +121,7 @@ def main(argv=None):
         runner.train()
     finally:
         # Before the interpreter exits: a gloo group left to finalization can abort the process (SIGABRT).
-        finish_run(runner)
+        finish_run(runner, args.launcher)
 
 
 if __name__ == '__main__':

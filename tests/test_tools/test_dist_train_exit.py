@@ -28,7 +28,7 @@ def tiny_root():
 
 
 def config_with_workers(root: str, work_dir: str) -> str:
-    """The tiny demo recipe with the demo's loaders: 2 persistent worker processes each, as in the failing run."""
+    """The tiny demo recipe with the demo's loaders: 2 persistent workers each, as in the failing run."""
     cfg = tiny_demo_config(f'{root}/data', work_dir)
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].update(num_workers=2, persistent_workers=True)
@@ -63,9 +63,10 @@ def test_train_destroys_the_group_and_stops_workers_before_returning(tiny_root, 
 def test_two_process_training_exits_cleanly_five_times_in_a_row(tiny_root):
     for run in range(RUNS):
         work_dir = f'{tiny_root}/run{run}'
+        config = config_with_workers(tiny_root, work_dir)
         result = subprocess.run(
-            ['bash', 'tools/dist_train.sh', config_with_workers(tiny_root, work_dir), '2', '--work-dir', work_dir],
-            cwd=REPO, env=dict(os.environ, PYTHON=sys.executable, PORT=str(find_free_port())),
+            ['bash', 'tools/dist_train.sh', config, '2', '--work-dir', work_dir], cwd=REPO,
+            env=dict(os.environ, PYTHON=sys.executable, PORT=str(find_free_port())),
             capture_output=True, text=True, timeout=300)
         assert result.returncode == 0 and 'terminate called' not in result.stderr, \
             f'run {run + 1} of {RUNS}: exit {result.returncode}\n{result.stderr[-4000:]}'

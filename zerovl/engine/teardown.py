@@ -42,8 +42,10 @@ def destroy_process_group() -> None:
         dist.destroy_process_group()
 
 
-def finish_run(runner: Optional[object] = None) -> None:
-    """Shut down the Runner's data-loading workers, then the process group; safe to call twice."""
+def finish_run(runner: Optional[object] = None, launcher: str = 'pytorch') -> None:
+    """Shut down the Runner's data-loading workers, then the process group the tool started for
+    ``launcher`` (none for ``'none'``: a group that exists then belongs to whoever called the tool)."""
     if runner is not None:
         shutdown_dataloader_workers(runner)
-    destroy_process_group()
+    if launcher != 'none':
+        destroy_process_group()

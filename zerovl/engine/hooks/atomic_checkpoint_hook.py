@@ -23,8 +23,9 @@ class AtomicCheckpointHook(CheckpointHook):
     Here a save is, in order: (1) the checkpoint is written under a hidden temporary name in the same
     directory, flushed to disk and renamed to its final name; (2) ``last_checkpoint`` is replaced the
     same way, so it only ever names a complete file, by its path relative to the work dir; (3) only then
-    the checkpoint that fell out of the ``max_keep_ckpts`` window is deleted. A kill at any point leaves the previous checkpoint loadable
-    and named by ``last_checkpoint``; temporary files left by a kill are removed when training starts.
+    the checkpoint that fell out of the ``max_keep_ckpts`` window is deleted. A kill at any point leaves
+    the previous checkpoint loadable and named by ``last_checkpoint``; temporary files left by a kill are
+    removed when training starts.
     A kill between (2) and (3) can leave one checkpoint more than ``max_keep_ckpts`` on disk.
 
     Checkpoints go through this path when ``out_dir`` is local; other back-ends (object stores, whose
@@ -62,7 +63,8 @@ class AtomicCheckpointHook(CheckpointHook):
             return
         publish(partial, self.last_ckpt)
         # Relative to the work dir (when inside it), so a copied or moved work dir resumes from its own files.
-        write_text_atomically(osp.join(runner.work_dir, POINTER), pointer_text(self.last_ckpt, runner.work_dir))
+        pointer = pointer_text(self.last_ckpt, runner.work_dir)
+        write_text_atomically(osp.join(runner.work_dir, POINTER), pointer)
         if dropped is not None:
             self._remove(self.filename_tmpl.format(dropped))
 
