@@ -52,9 +52,10 @@ $(STAMP): setup.py requirements/runtime.txt requirements/tests.txt requirements/
 DEMO_CKPT = $(DEMO_WORK)/epoch_$(shell $(PY) -c \
 	"from mmengine import Config; print(Config.fromfile('configs/zerovl/zerovl_demo.py').train_cfg.max_epochs)").pth
 
+# --overwrite: a second `make demo` trains afresh; the first run's checkpoints go to $(DEMO_WORK)/overwritten/.
 demo: $(STAMP)
 	$(PY) tools/data/make_synthetic.py $(DEMO_DATA)
-	$(PY) tools/train.py configs/zerovl/zerovl_demo.py --work-dir $(DEMO_WORK)
+	$(PY) tools/train.py configs/zerovl/zerovl_demo.py --work-dir $(DEMO_WORK) --overwrite
 	$(PY) tools/test.py configs/zerovl/zerovl_demo.py $(DEMO_CKPT) --work-dir $(DEMO_WORK) \
 		--out $(DEMO_WORK)/metrics.json
 	$(PY) tools/test.py configs/zero_shot/zerovl_demo_synthetic.py $(DEMO_CKPT) --work-dir $(DEMO_WORK)/zero_shot \

@@ -27,7 +27,8 @@ step() {
 
 step "retrieval before" "$PY" tools/test.py "$CFG" --work-dir "$WORK/eval_before" --no-progress \
     --out "$WORK/retrieval_before.json"
-step "fine-tune ($EPOCHS epochs)" "$PY" tools/train.py "$CFG" --work-dir "$WORK"
+# --overwrite: a second run of the demo trains afresh (the earlier checkpoints go to WORK/overwritten/).
+step "fine-tune ($EPOCHS epochs)" "$PY" tools/train.py "$CFG" --work-dir "$WORK" --overwrite
 step "retrieval after" "$PY" tools/test.py "$CFG" "$CKPT" --work-dir "$WORK/eval_after" --no-progress \
     --out "$WORK/retrieval_after.json"
 step "retrieval picture" "$PY" tools/analysis_tools/visualize_retrieval.py "$CFG" "$CKPT" --topk 5 \
@@ -40,7 +41,7 @@ if [ -d "$FASHION_MNIST" ]; then
         --out "$WORK/zero_shot_after.json"
     for stage in before after; do
         if [ $stage = before ]; then source_ckpt=None; else source_ckpt=$CKPT; fi
-        step "linear probe $stage" "$PY" tools/train.py "$LP_CFG" --work-dir "$WORK/linear_probe_$stage" \
+        step "linear probe $stage" "$PY" tools/train.py "$LP_CFG" --work-dir "$WORK/linear_probe_$stage" --overwrite \
             --cfg-options model.pretrained.checkpoint="$source_ckpt"
         "$PY" tools/test.py "$LP_CFG" "$WORK/linear_probe_$stage/epoch_$LP_EPOCHS.pth" --no-progress \
             --work-dir "$WORK/linear_probe_$stage" --cfg-options model.pretrained.checkpoint="$source_ckpt" \

@@ -21,8 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from zerovl.engine import prepare_distributed  # noqa: E402
 from zerovl.engine.checkpoint import TRUST_ENV  # noqa: E402
 from zerovl.engine.hooks import EvalProgressHook  # noqa: E402
+from zerovl.engine.teardown import finish_run  # noqa: E402
 from zerovl.evaluation import format_metrics_table  # noqa: E402
 from zerovl.utils import load_config, register_all_modules  # noqa: E402
+from zerovl.utils.config_overrides import ConfigOverrideError  # noqa: E402
 from zerovl.utils.device import DeviceUnavailableError, add_device_argument, pin_run_device  # noqa: E402
 from zerovl.utils.state_dict_fit import StateDictMismatchError  # noqa: E402
 
@@ -66,7 +68,10 @@ def main(argv=None):
     if args.trust_checkpoint:
         os.environ[TRUST_ENV] = '1'
     register_all_modules()
-    cfg = load_config(args.config, args.cfg_options, args.work_dir)
+    try:
+        cfg = load_config(args.config, args.cfg_options, args.work_dir)
+    except ConfigOverrideError as err:
+        raise SystemExit(str(err))
     cfg.load_from = args.checkpoint
     cfg.resume = False
     if args.checkpoint is None:
@@ -79,8 +84,14 @@ def main(argv=None):
     except DeviceUnavailableError as error:
         raise SystemExit(f'error: {error}') from None
     prepare_distributed(cfg, args.launcher)
-    metrics = Runner.from_cfg(cfg).test()
-    if is_main_process():
+    runner = None
+    try:
+        runner = Runner.from_cfg(cfg)
+        metrics = runner.test()
+        main_process = is_main_process()  # asked before the group is gone (then every rank says rank 0)
+    finally:
+        finish_run(runner, args.launcher)  # workers, then the process group, while the interpreter is whole
+    if main_process:
         print(format_metrics_table(metrics))
         if args.out:
             os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)

@@ -3,6 +3,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import List, Tuple
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
@@ -13,7 +14,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from zerovl.engine import prepare_distributed  # noqa: E402
 from zerovl.engine.checkpoint import TRUST_ENV  # noqa: E402
+from zerovl.engine.resume_checkpoint import (NoLoadableCheckpointError, choose_resume_checkpoint,  # noqa: E402
+                                             unreadable_reason)
+from zerovl.engine.teardown import finish_run  # noqa: E402
+from zerovl.engine.used_work_dir import (UsedWorkDirError, move_checkpoints_aside,  # noqa: E402
+                                         refuse_used_work_dir)
 from zerovl.utils import load_config, register_all_modules  # noqa: E402
+from zerovl.utils.config_overrides import ConfigOverrideError  # noqa: E402
 from zerovl.utils.device import DeviceUnavailableError, add_device_argument, pin_run_device  # noqa: E402
 from zerovl.utils.state_dict_fit import StateDictMismatchError  # noqa: E402
 
@@ -23,7 +30,11 @@ def parse_args(argv=None):
     parser.add_argument('config', help='config file path')
     parser.add_argument('--work-dir', help='where logs and checkpoints go (default: work_dirs/CONFIG_NAME)')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
-                        help='resume from CKPT, or from the latest checkpoint in the work dir if none is given')
+                        help='resume from CKPT, or from the newest complete checkpoint in the work dir if none '
+                             'is given (nothing there: train from scratch, saying so)')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='train afresh into a work dir that holds checkpoints of an earlier run, after moving '
+                             'them into WORK_DIR/overwritten/TIMESTAMP/')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: fp16 + GradScaler on CUDA, bf16 autocast on CPU')
     parser.add_argument('--trust-checkpoint', action='store_true',
@@ -33,22 +44,63 @@ def parse_args(argv=None):
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
     add_device_argument(parser)
     args = parser.parse_args(argv)
+    if args.resume and args.overwrite:
+        parser.error('--resume continues the run in the work dir, --overwrite starts afresh: choose one')
     os.environ.setdefault('LOCAL_RANK', '0')
     return args
 
 
-def build_config(args) -> Config:
-    cfg = load_config(args.config, args.cfg_options, args.work_dir)
+def build_config(args) -> Tuple[Config, List[str]]:
+    """The config to train, and the lines to log once the Runner's logger exists (which checkpoint a
+    resume skipped and why, what --overwrite moved)."""
+    try:
+        cfg = load_config(args.config, args.cfg_options, args.work_dir)
+    except ConfigOverrideError as err:
+        raise SystemExit(str(err))
     if args.amp:
         cfg.optim_wrapper.type = 'DeviceAmpOptimWrapper'
-    if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
-    elif args.resume:
-        cfg.resume, cfg.load_from = True, args.resume
+    notes = choose_checkpoint(cfg, args.resume) if args.resume else clear_work_dir(cfg.work_dir, args)
     check_pretrained_weights(cfg, args.config)
     pin_run_device(cfg, args.device)
     prepare_distributed(cfg, args.launcher)
-    return cfg
+    return cfg, notes
+
+
+def choose_checkpoint(cfg: Config, resume: str) -> List[str]:
+    """Point ``cfg`` at the checkpoint ``--resume`` continues from: the one named (refused when it cannot
+    load), or the newest complete one in the work dir; with none there, train from scratch and say so."""
+    if resume != 'auto':
+        reason = None if '://' in resume else unreadable_reason(resume)
+        if reason:
+            raise SystemExit(f'--resume {resume}: cannot resume from this checkpoint: {reason}')
+        cfg.resume, cfg.load_from = True, resume
+        return []
+    try:
+        choice = choose_resume_checkpoint(cfg.work_dir)
+    except NoLoadableCheckpointError as err:
+        raise SystemExit(str(err))
+    if choice.path is None:
+        cfg.resume = False  # the config's own load_from (pre-trained weights), if any, still applies
+        return [f'--resume: nothing to resume in {cfg.work_dir} (no last_checkpoint, no epoch_N.pth or '
+                'iter_N.pth): training from scratch']
+    cfg.resume, cfg.load_from = True, choice.path
+    fallback = ' (the newest checkpoint that loads)' if choice.skipped else ''
+    return [f'Not resuming from {line}' for line in choice.skipped] + [f'Resuming from {choice.path}{fallback}']
+
+
+def clear_work_dir(work_dir: str, args) -> List[str]:
+    """A fresh run must not overwrite an earlier run's checkpoints: refuse, or with ``--overwrite`` move
+    them aside (rank 0 only; the other ranks start without looking, so they never race it)."""
+    if not args.overwrite:
+        try:
+            refuse_used_work_dir(work_dir)
+        except UsedWorkDirError as err:
+            raise SystemExit(str(err))
+        return []
+    if args.launcher != 'none' and int(os.environ.get('RANK', os.environ.get('SLURM_PROCID', '0'))) != 0:
+        return []
+    moved = move_checkpoints_aside(work_dir)
+    return [f'--overwrite: moved the earlier run\'s checkpoints into {moved}'] if moved else []
 
 
 def check_pretrained_weights(cfg: Config, config_file: str) -> None:
@@ -65,11 +117,18 @@ def main(argv=None):
         os.environ[TRUST_ENV] = '1'
     register_all_modules()
     try:
-        cfg = build_config(args)
+        cfg, notes = build_config(args)
     except DeviceUnavailableError as error:
         raise SystemExit(f'error: {error}') from None
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    runner = None
+    try:
+        runner = Runner.from_cfg(cfg)
+        for note in notes:
+            runner.logger.warning(note)
+        runner.train()
+    finally:
+        # Before the interpreter exits: a gloo group left to finalization can abort the process (SIGABRT).
+        finish_run(runner, args.launcher)
 
 
 if __name__ == '__main__':

@@ -153,12 +153,15 @@ def run_dir(out: Path, arm: Arm, seed: int) -> Path:
 
 
 def command(run: Run, out: Path) -> List[str]:
+    # --overwrite: an unfinished run is started again from scratch in its work dir (train.py would refuse
+    # a work dir holding the checkpoints of the earlier attempt).
     options = ['--cfg-options'] + run_options(run.arm, run.seed, out)
     if run.arm.processes > 1:
         # The study is a CPU study: two gloo processes, also next to a GPU (two ranks cannot share one).
         return ['bash', str(REPO / 'tools/dist_train.sh'), str(BASE_CONFIG), str(run.arm.processes),
-                '--work-dir', str(run.work_dir), '--device', 'cpu'] + options
-    return [sys.executable, str(REPO / 'tools/train.py'), str(BASE_CONFIG), '--work-dir', str(run.work_dir)] + options
+                '--work-dir', str(run.work_dir), '--overwrite', '--device', 'cpu'] + options
+    return [sys.executable, str(REPO / 'tools/train.py'), str(BASE_CONFIG), '--work-dir', str(run.work_dir),
+            '--overwrite'] + options
 
 
 def is_complete(run: Run) -> bool:

@@ -6,6 +6,7 @@ from mmengine.dist import is_main_process
 from mmengine.fileio import LocalBackend
 from mmengine.hooks import CheckpointHook
 
+from zerovl.engine.resume_checkpoint import POINTER, pointer_text
 from zerovl.registry import HOOKS
 from zerovl.utils.atomic_file import partial_path, publish, remove_partials, write_text_atomically
 
@@ -21,9 +22,10 @@ class AtomicCheckpointHook(CheckpointHook):
 
     Here a save is, in order: (1) the checkpoint is written under a hidden temporary name in the same
     directory, flushed to disk and renamed to its final name; (2) ``last_checkpoint`` is replaced the
-    same way, so it only ever names a complete file; (3) only then the checkpoint that fell out of the
-    ``max_keep_ckpts`` window is deleted. A kill at any point leaves the previous checkpoint loadable
-    and named by ``last_checkpoint``; temporary files left by a kill are removed when training starts.
+    same way, so it only ever names a complete file, by its path relative to the work dir; (3) only then
+    the checkpoint that fell out of the ``max_keep_ckpts`` window is deleted. A kill at any point leaves
+    the previous checkpoint loadable and named by ``last_checkpoint``; temporary files left by a kill are
+    removed when training starts.
     A kill between (2) and (3) can leave one checkpoint more than ``max_keep_ckpts`` on disk.
 
     Checkpoints go through this path when ``out_dir`` is local; other back-ends (object stores, whose
@@ -60,7 +62,9 @@ class AtomicCheckpointHook(CheckpointHook):
         if not is_main_process():  # only rank 0 writes (Runner.save_checkpoint is master_only)
             return
         publish(partial, self.last_ckpt)
-        write_text_atomically(osp.join(runner.work_dir, 'last_checkpoint'), self.last_ckpt)
+        # Relative to the work dir (when inside it), so a copied or moved work dir resumes from its own files.
+        pointer = pointer_text(self.last_ckpt, runner.work_dir)
+        write_text_atomically(osp.join(runner.work_dir, POINTER), pointer)
         if dropped is not None:
             self._remove(self.filename_tmpl.format(dropped))
 
