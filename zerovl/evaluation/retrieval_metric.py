@@ -11,7 +11,9 @@ from mmengine.evaluator import BaseMetric
 
 from zerovl.registry import METRICS
 
-from .retrieval import _check_chunk_size, retrieval_metrics
+from zerovl.utils.device import resolve_device, training_device
+
+from .retrieval import _check_chunk_size, _check_max_chunk_bytes, retrieval_metrics
 
 
 _PAIR_KEYS = ('image_embed', 'text_embed', 'image_id', 'dataset_name')
@@ -109,15 +111,36 @@ class RetrievalMetric(BaseMetric):
       dedupe by ``image_id`` would not remove a repeated *caption*), so the truncation is what prevents
       double counting; evaluating with a sampler that pads without this truncation would bias the recalls.
       With one process ``collect_results`` returns ``results[:size]`` (dist.py line 989).
+
+    Where the ranks are computed: ``device='auto'`` (the default) follows the run's device (the GPU when
+    one is visible, unless the run is pinned to the CPU: ``zerovl.utils.device``), ``'cpu'`` or ``'cuda'``
+    pin it (``'cuda'`` without a GPU is an error at construction).
+    The records stay on the CPU while they are collected (``collect_device``); rank 0 moves one dataset's
+    deduplicated embeddings to ``device`` at a time. ``max_chunk_bytes`` lowers ``chunk_size`` so that the
+    chunk's working memory stays within it (see ``retrieval_metrics``), e.g. on a GPU shared with training.
     """
 
     default_prefix: Optional[str] = ''
 
-    def __init__(self, chunk_size: int = 1024, collect_device: str = 'cpu', prefix: Optional[str] = None,
+    def __init__(self, chunk_size: int = 1024, device: str = 'auto', max_chunk_bytes: Optional[int] = None,
+                 collect_device: str = 'cpu', prefix: Optional[str] = None,
                  collect_dir: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
         _check_chunk_size(chunk_size)
+        _check_max_chunk_bytes(max_chunk_bytes)
         self.chunk_size = chunk_size
+        self.max_chunk_bytes = max_chunk_bytes
+        # Checked now, so that 'cuda' on a machine without one fails when the config is built, not after
+        # the whole test set has been embedded.
+        resolve_device(device, key='RetrievalMetric device')
+        self.device = device
+
+    def compute_device(self) -> str:
+        """The device the ranks are computed on. 'auto' is resolved when the metric runs, so that it follows
+        the run's device as pinned at that moment (``pinned_device`` in a test or notebook included)."""
+        if self.device != 'auto':
+            return self.device
+        return 'cuda' if training_device() == 'cuda' else 'cpu'   # other MMEngine devices: not supported here
 
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
         # One record per pair: collect_results' truncation to the dataset size counts entries (see above).
@@ -130,7 +153,8 @@ class RetrievalMetric(BaseMetric):
         rsums = []
         for dataset_name, records in _group_by_dataset(results).items():
             image_embeds, text_embeds, text_to_image = _dedupe_images(records)
-            scores = retrieval_metrics(image_embeds, text_embeds, text_to_image, self.chunk_size)
+            scores = retrieval_metrics(image_embeds, text_embeds, text_to_image, self.chunk_size,
+                                       device=self.compute_device(), max_chunk_bytes=self.max_chunk_bytes)
             metrics.update({f'{dataset_name}/{name}': value for name, value in scores.items()})
             rsums.append(scores['rsum'])
         if len(rsums) > 1:
