@@ -452,6 +452,24 @@ def test_device_path_ranks_and_recalls_equal_reference_and_cpu(device, case, chu
     assert_same_metrics(on_device, reference_metrics(images, texts, text_to_image))
 
 
+def test_device_path_sends_the_inputs_to_the_device(monkeypatch):
+    # On a CPU-only machine the inputs already are on the device asked for, so the move is only
+    # observable as the call that makes it (with a GPU, the test above also checks where the ranks are).
+    from zerovl.evaluation.retrieval import retrieval_ranks
+    targets = []
+    real_to = torch.Tensor.to
+
+    def spying_to(tensor, *args, **kwargs):
+        targets.append((tuple(tensor.shape), str(args[0]) if args else kwargs.get('device')))
+        return real_to(tensor, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, 'to', spying_to)
+    images, texts, text_to_image = uneven_case()
+    retrieval_ranks(images, texts, text_to_image, device='cpu')
+    for embeds in (images, texts, text_to_image):
+        assert (embeds.shape, 'cpu') in targets
+
+
 def half_rounding_case():
     """Caption 0's true image beats image 1 by 2**-14 in float32, but its score 1 + 2**-6 + 2**-14 rounds
     to image 1's exact 1 + 2**-6 in fp16 and bf16: scored in half precision, the pessimistic tie rule
@@ -565,6 +583,7 @@ def test_metric_device_option(monkeypatch):
 @pytest.mark.parametrize('device', DEVICES)
 def test_metric_computes_on_its_device_within_its_budget(device, monkeypatch):
     import zerovl.evaluation.retrieval as retrieval
+    import zerovl.evaluation.retrieval_metric as retrieval_metric
     images, texts, text_to_image = tied_case()
     calls = []
     real_scan = retrieval._scan_captions
@@ -574,11 +593,15 @@ def test_metric_computes_on_its_device_within_its_budget(device, monkeypatch):
         return real_scan(image_embeds, *args, **kwargs)
 
     monkeypatch.setattr(retrieval, '_scan_captions', spying_scan)
+    requested = []
+    monkeypatch.setattr(retrieval_metric, 'retrieval_metrics',
+                        lambda *args, **kwargs: requested.append(kwargs['device']) or
+                        retrieval.retrieval_metrics(*args, **kwargs))
     per_caption = retrieval.working_bytes_per_caption(len(images))
     metric = RetrievalMetric(device=device, chunk_size=64, max_chunk_bytes=5 * per_caption)
     samples = pair_samples(images, texts, text_to_image, 'tied')
     metric.process(None, samples)
     result = metric.evaluate(len(samples))
-    assert calls == [(device, 5)]
+    assert calls == [(device, 5)] and requested == [device]
     expected = reference_metrics(images, texts, text_to_image)
     assert {name: result[f'tied/{name}'] for name in METRIC_NAMES} == pytest.approx(expected, abs=1e-9)
