@@ -34,7 +34,7 @@ def test_every_method_runs_and_the_exact_ones_agree(tmp_path):
 
 def test_device_cuda_without_a_gpu_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
-    with pytest.raises(SystemExit, match='--device=cuda, but no CUDA device is visible'):
+    with pytest.raises(SystemExit, match='--device cuda: no CUDA device is visible'):
         load_script().main(['--sizes', '10x20', '--dim', '4', '--methods', 'zerovl', '--device', 'cuda'])
 
 

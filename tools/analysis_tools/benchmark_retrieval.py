@@ -45,7 +45,6 @@ from zerovl.evaluation import retrieval_metrics  # noqa: E402
 from zerovl.evaluation.retrieval import RECALL_KS  # noqa: E402
 from zerovl.utils.benchmarking import (describe_machine, peak_cuda_tracker, peak_rss_tracker,  # noqa: E402
                                        publish_report)
-from zerovl.utils.device import DeviceUnavailableError, resolve_device  # noqa: E402
 from zerovl.utils.matmul_precision import ieee_fp32_matmul  # noqa: E402
 
 METHODS = ('matmul', 'zerovl', 'argsort')
@@ -188,10 +187,10 @@ def markdown_table(rows: List[dict]) -> str:
 
 
 def check_device(device: str) -> None:
-    try:
-        resolve_device(device, '--device')
-    except DeviceUnavailableError as error:
-        raise SystemExit(str(error))
+    """Fail before any row is spawned, rather than in a child process's traceback."""
+    if device == 'cuda' and not torch.cuda.is_available():
+        raise SystemExit('--device cuda: no CUDA device is visible here (torch.cuda.is_available() is False: '
+                         'no GPU, no driver, or CUDA_VISIBLE_DEVICES hides it); run with --device cpu')
 
 
 def memory_line(device: str) -> str:
