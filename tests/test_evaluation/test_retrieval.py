@@ -424,3 +424,184 @@ def test_one_pass_scan_equals_full_ranks_capped_at_ten(case, chunk_size):
     assert (full_i2t >= 10).any() and (full_i2t < 10).any()  # both sides of the cap are exercised
     assert i2t.tolist() == full_i2t.clamp(max=10).tolist()
     assert t2i.tolist() == text_to_image_ranks(images, texts, text_to_image).tolist()
+
+
+# --------------------------------------------------------------------------------------------------
+# On a chosen device: the same ranks as the CPU path and the reference, bounded chunk memory
+# --------------------------------------------------------------------------------------------------
+
+# The device code path (inputs moved with .to(device), computed there) runs on the CPU everywhere and on
+# CUDA where a GPU is visible.
+DEVICES = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
+
+
+@pytest.mark.parametrize('device', DEVICES)
+@pytest.mark.parametrize('case', sorted(NOISY_CASES))
+@pytest.mark.parametrize('chunk_size', [1, 7, 10_000])
+def test_device_path_ranks_and_recalls_equal_reference_and_cpu(device, case, chunk_size):
+    from zerovl.evaluation.retrieval import retrieval_ranks
+    images, texts, text_to_image = NOISY_CASES[case]()   # numpy: the device path does the moving
+    i2t, t2i = retrieval_ranks(images, texts, text_to_image, chunk_size=chunk_size, device=device)
+    assert i2t.device.type == t2i.device.type == device
+    ref_i2t, ref_t2i = reference_ranks(images, texts, text_to_image)
+    assert i2t.tolist() == np.minimum(ref_i2t, 10).tolist()     # exact below 10, all R@1/5/10 read
+    assert t2i.tolist() == ref_t2i.tolist()
+    on_device = retrieval_metrics(images, texts, text_to_image, chunk_size=chunk_size, device=device)
+    assert on_device == retrieval_metrics(torch.from_numpy(images), torch.from_numpy(texts),
+                                          torch.from_numpy(text_to_image))   # where the inputs are
+    assert_same_metrics(on_device, reference_metrics(images, texts, text_to_image))
+
+
+def test_device_path_sends_the_inputs_to_the_device(monkeypatch):
+    # On a CPU-only machine the inputs already are on the device asked for, so the move is only
+    # observable as the call that makes it (with a GPU, the test above also checks where the ranks are).
+    from zerovl.evaluation.retrieval import retrieval_ranks
+    targets = []
+    real_to = torch.Tensor.to
+
+    def spying_to(tensor, *args, **kwargs):
+        targets.append((tuple(tensor.shape), str(args[0]) if args else kwargs.get('device')))
+        return real_to(tensor, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, 'to', spying_to)
+    images, texts, text_to_image = uneven_case()
+    retrieval_ranks(images, texts, text_to_image, device='cpu')
+    for embeds in (images, texts, text_to_image):
+        assert (embeds.shape, 'cpu') in targets
+
+
+def half_rounding_case():
+    """Caption 0's true image beats image 1 by 2**-14 in float32, but its score 1 + 2**-6 + 2**-14 rounds
+    to image 1's exact 1 + 2**-6 in fp16 and bf16: scored in half precision, the pessimistic tie rule
+    would rank it 1 instead of 0. Every input value is exact in fp16 and bf16."""
+    step = 2.0 ** -7
+    images = torch.tensor([[1 + step, 0.0], [1.0, step]])
+    texts = torch.tensor([[1 + step, 1.0], [0.0, 1.0]])
+    return images, texts, torch.tensor([0, 1])
+
+
+@pytest.mark.parametrize('device', DEVICES)
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+def test_device_path_scores_half_embeddings_in_float32(device, dtype):
+    from zerovl.evaluation.retrieval import retrieval_ranks
+    images, texts, text_to_image = half_rounding_case()
+    assert torch.equal(images.to(dtype).float(), images) and torch.equal(texts.to(dtype).float(), texts)
+    assert (images.to(dtype) @ texts.to(dtype).T)[:, 0].unique().numel() == 1  # the half product ties
+    assert reference_ranks(images, texts, text_to_image)[1].tolist() == [0, 0]
+    _, t2i = retrieval_ranks(images.to(dtype), texts.to(dtype), text_to_image, device=device)
+    assert t2i.tolist() == [0, 0]
+    # And on the tie-heavy case, half inputs give the float32 recalls.
+    tied = tied_case()
+    assert (retrieval_metrics(torch.from_numpy(tied[0]).to(dtype), torch.from_numpy(tied[1]).to(dtype), tied[2],
+                              chunk_size=7, device=device) == retrieval_metrics(*tied))
+
+
+def test_scan_runs_ieee_fp32_matmuls_even_where_the_process_allows_tf32_or_bf16(monkeypatch):
+    import zerovl.evaluation.retrieval as retrieval
+    backends = (torch.backends.cuda.matmul, torch.backends.mkldnn.matmul)
+    seen = []
+    real_scan = retrieval._scan_captions
+
+    def spying_scan(*args, **kwargs):
+        seen.append(tuple(backend.fp32_precision for backend in backends))
+        return real_scan(*args, **kwargs)
+
+    monkeypatch.setattr(retrieval, '_scan_captions', spying_scan)
+    previous = [backend.fp32_precision for backend in backends]
+    try:
+        torch.backends.cuda.matmul.fp32_precision = 'tf32'
+        torch.backends.mkldnn.matmul.fp32_precision = 'bf16'
+        retrieval_metrics(*uneven_case(), device='cpu')
+        assert seen == [('ieee', 'ieee')]
+        assert (torch.backends.cuda.matmul.fp32_precision, torch.backends.mkldnn.matmul.fp32_precision) == \
+            ('tf32', 'bf16')                                    # the caller's settings are restored
+    finally:
+        for backend, precision in zip(backends, previous):
+            backend.fp32_precision = precision
+
+
+def test_max_chunk_bytes_lowers_the_chunk_and_keeps_the_ranks(monkeypatch):
+    import zerovl.evaluation.retrieval as retrieval
+    images, texts, text_to_image = tied_case()
+    per_caption = retrieval.working_bytes_per_caption(len(images))
+    assert per_caption == len(images) * 12                      # scores, comparisons, top-k slack (fp32)
+    assert retrieval.working_bytes_per_caption(len(images), torch.float64) == len(images) * 24
+    assert retrieval.chunk_size_within(None, len(images), 1024) == 1024
+    assert retrieval.chunk_size_within(3 * per_caption + 1, len(images), 1024) == 3
+    assert retrieval.chunk_size_within(10 ** 9, len(images), 64) == 64   # a budget never raises the chunk
+    chunk_sizes = []
+    real_scan = retrieval._scan_captions
+    monkeypatch.setattr(retrieval, '_scan_captions',
+                        lambda *args, **kwargs: chunk_sizes.append(args[3]) or real_scan(*args, **kwargs))
+    metrics = retrieval_metrics(images, texts, text_to_image, device='cpu', max_chunk_bytes=3 * per_caption)
+    assert chunk_sizes == [3]
+    assert_same_metrics(metrics, reference_metrics(images, texts, text_to_image))
+
+
+@pytest.mark.parametrize('max_chunk_bytes, message', [(0, 'positive int'), (2.5, 'positive int'),
+                                                      (100, 'raise max_chunk_bytes')])
+def test_invalid_max_chunk_bytes_is_named(max_chunk_bytes, message):
+    with pytest.raises(ValueError, match=f'max_chunk_bytes.*{message}|{message}'):
+        retrieval_metrics(*tied_case(), max_chunk_bytes=max_chunk_bytes)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='measures CUDA memory')
+def test_cuda_chunk_memory_stays_within_max_chunk_bytes():
+    from zerovl.evaluation.retrieval import retrieval_ranks
+    num_images, num_captions, budget = 20_000, 60_000, 64 * 2 ** 20
+    images = torch.nn.functional.normalize(torch.randn(num_images, 64, device='cuda'), dim=1)
+    text_to_image = torch.arange(num_images, device='cuda').repeat_interleave(3)
+    texts = torch.nn.functional.normalize(images[text_to_image] + torch.randn(num_captions, 64, device='cuda'), dim=1)
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    before = torch.cuda.memory_allocated()
+    retrieval_ranks(images, texts, text_to_image, chunk_size=10 ** 6, max_chunk_bytes=budget)
+    torch.cuda.synchronize()
+    # Beyond the chunk: the top-10 state and its selection temporaries (~400 B per image), the ranks and
+    # indices (~32 B per caption).
+    fixed = num_images * 400 + num_captions * 32
+    assert torch.cuda.max_memory_allocated() - before <= budget + fixed
+
+
+def test_metric_device_option(monkeypatch):
+    import zerovl.evaluation.retrieval_metric as retrieval_metric
+    from zerovl.utils.device import DeviceUnavailableError, pinned_device
+    assert RetrievalMetric(device='cpu').compute_device() == 'cpu'
+    with pinned_device('cpu'):                                  # auto follows a run pinned to the CPU
+        assert RetrievalMetric().compute_device() == 'cpu'
+    monkeypatch.setattr(retrieval_metric, 'training_device', lambda: 'cuda')
+    assert RetrievalMetric().compute_device() == 'cuda'
+    with pytest.raises(ValueError, match="RetrievalMetric device='gpu'"):
+        RetrievalMetric(device='gpu')
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    with pytest.raises(DeviceUnavailableError, match='RetrievalMetric device=cuda'):
+        RetrievalMetric(device='cuda')
+    with pytest.raises(ValueError, match='max_chunk_bytes'):
+        RetrievalMetric(max_chunk_bytes=-1)
+
+
+@pytest.mark.parametrize('device', DEVICES)
+def test_metric_computes_on_its_device_within_its_budget(device, monkeypatch):
+    import zerovl.evaluation.retrieval as retrieval
+    import zerovl.evaluation.retrieval_metric as retrieval_metric
+    images, texts, text_to_image = tied_case()
+    calls = []
+    real_scan = retrieval._scan_captions
+
+    def spying_scan(image_embeds, *args, **kwargs):
+        calls.append((image_embeds.device.type, args[2]))
+        return real_scan(image_embeds, *args, **kwargs)
+
+    monkeypatch.setattr(retrieval, '_scan_captions', spying_scan)
+    requested = []
+    monkeypatch.setattr(retrieval_metric, 'retrieval_metrics',
+                        lambda *args, **kwargs: requested.append(kwargs['device']) or
+                        retrieval.retrieval_metrics(*args, **kwargs))
+    per_caption = retrieval.working_bytes_per_caption(len(images))
+    metric = RetrievalMetric(device=device, chunk_size=64, max_chunk_bytes=5 * per_caption)
+    samples = pair_samples(images, texts, text_to_image, 'tied')
+    metric.process(None, samples)
+    result = metric.evaluate(len(samples))
+    assert calls == [(device, 5)] and requested == [device]
+    expected = reference_metrics(images, texts, text_to_image)
+    assert {name: result[f'tied/{name}'] for name in METRIC_NAMES} == pytest.approx(expected, abs=1e-9)

@@ -2,6 +2,7 @@
 
     python tools/analysis_tools/benchmark_retrieval.py --sizes 5000x25000 100000x500000
     python tools/analysis_tools/benchmark_retrieval.py --sizes 200000x1000000 --methods zerovl
+    python tools/analysis_tools/benchmark_retrieval.py --sizes 200000x1000000 --methods matmul zerovl --device cuda
 
 A size is IMAGESxCAPTIONS (COCO's 5k test split has 25k captions). Every row runs in a fresh
 process on the same seeded embeddings, so its peak memory is its own:
@@ -20,6 +21,11 @@ depends on how often a caption beats an image's best foreign captions, so random
 it. Peak memory is the process's peak resident set during the method, above its resident set before
 (Linux ``VmHWM`` after resetting it through ``/proc/self/clear_refs``), so the embeddings themselves
 are not counted.
+
+``--device cuda`` generates the same embeddings on the CPU, moves them to the GPU before the clock starts
+(on a GPU node the model leaves them there) and runs every method there; peak memory is then
+``torch.cuda.max_memory_allocated`` above what the embeddings hold, and the absolute peak is reported
+too. Every method's products run in full IEEE float32 (no TF32), as the metric's do.
 """
 import argparse
 import json
@@ -37,7 +43,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from zerovl.evaluation import retrieval_metrics  # noqa: E402
 from zerovl.evaluation.retrieval import RECALL_KS  # noqa: E402
-from zerovl.utils.benchmarking import describe_machine, peak_rss_tracker, publish_report  # noqa: E402
+from zerovl.utils.benchmarking import (describe_machine, peak_cuda_tracker, peak_rss_tracker,  # noqa: E402
+                                       publish_report)
+from zerovl.utils.matmul_precision import ieee_fp32_matmul  # noqa: E402
 
 METHODS = ('matmul', 'zerovl', 'argsort')
 GIB = 1024 ** 3
@@ -50,6 +58,8 @@ def parse_args(argv=None):
     parser.add_argument('--dim', type=int, default=512)
     parser.add_argument('--chunk-size', type=int, default=1024, help='captions scored at once')
     parser.add_argument('--noise', type=float, default=8.0, help='norm of the caption noise (the signal has norm 1)')
+    parser.add_argument('--device', choices=('cpu', 'cuda'), default='cpu',
+                        help='where every method runs (the embeddings are moved there before timing)')
     parser.add_argument('--threads', type=int, default=os.cpu_count())
     parser.add_argument('--argsort-max-gib', type=float, default=8.0)
     parser.add_argument('--seed', type=int, default=0)
@@ -87,7 +97,7 @@ def make_embeddings(num_images: int, num_captions: int, dim: int, noise: float, 
 
 # --------------------------------------------------------------------------------------- methods
 def bare_matmul(images: torch.Tensor, texts: torch.Tensor, text_to_image: torch.Tensor, chunk_size: int):
-    buffer = torch.empty(images.shape[0] * min(chunk_size, texts.shape[0]))
+    buffer = torch.empty(images.shape[0] * min(chunk_size, texts.shape[0]), device=images.device)
     for start in range(0, texts.shape[0], chunk_size):
         stop = min(start + chunk_size, texts.shape[0])
         torch.matmul(images, texts[start:stop].T, out=buffer[:images.shape[0] * (stop - start)]
@@ -104,7 +114,7 @@ def full_argsort(images: torch.Tensor, texts: torch.Tensor, text_to_image: torch
     """Recalls the way the original evaluation gets them: sort every query's scores, find the answer."""
     scores = images @ texts.T                                                  # (N_img, N_txt)
     order = scores.argsort(dim=1, descending=True)                             # captions, best first
-    own = text_to_image[order] == torch.arange(images.shape[0])[:, None]
+    own = text_to_image[order] == torch.arange(images.shape[0], device=images.device)[:, None]
     i2t_ranks = own.int().argmax(dim=1)                                        # first own caption
     del order, own
     order = scores.T.argsort(dim=1, descending=True)                          # images, best first
@@ -128,16 +138,22 @@ def run_row(args) -> None:
     method, size = args.row.split(',')
     torch.set_num_threads(args.threads)
     num_images, num_captions = parse_size(size)
-    images, texts, text_to_image = make_embeddings(num_images, num_captions, args.dim, args.noise, args.seed)
-    with peak_rss_tracker() as peak, torch.no_grad():
+    embeddings = make_embeddings(num_images, num_captions, args.dim, args.noise, args.seed)
+    images, texts, text_to_image = (tensor.to(args.device) for tensor in embeddings)
+    del embeddings
+    tracker = peak_cuda_tracker() if args.device == 'cuda' else peak_rss_tracker()
+    with tracker as peak, torch.no_grad(), ieee_fp32_matmul():
         start = time.perf_counter()
         metrics = RUNNERS[method](images, texts, text_to_image, args.chunk_size)
+        if args.device == 'cuda':
+            torch.cuda.synchronize()   # the bare matmul returns before its kernels finish
         seconds = time.perf_counter() - start
-    print(json.dumps(dict(method=method, size=size, seconds=seconds, peak_bytes=peak.bytes, metrics=metrics)))
+    print(json.dumps(dict(method=method, size=size, device=args.device, seconds=seconds, peak_bytes=peak.bytes,
+                          absolute_peak_bytes=peak.absolute_bytes, metrics=metrics)))
 
 
 def spawn_row(args, method: str, size: str) -> dict:
-    command = [sys.executable, __file__, '--row', f'{method},{size}', '--dim', str(args.dim),
+    command = [sys.executable, __file__, '--row', f'{method},{size}', '--device', args.device, '--dim', str(args.dim),
                '--chunk-size', str(args.chunk_size), '--noise', str(args.noise),
                '--threads', str(args.threads), '--seed', str(args.seed)]
     result = subprocess.run(command, capture_output=True, text=True)
@@ -170,8 +186,23 @@ def markdown_table(rows: List[dict]) -> str:
     return '\n'.join(lines)
 
 
+def check_device(device: str) -> None:
+    """Fail before any row is spawned, rather than in a child process's traceback."""
+    if device == 'cuda' and not torch.cuda.is_available():
+        raise SystemExit('--device cuda: no CUDA device is visible here (torch.cuda.is_available() is False: '
+                         'no GPU, no driver, or CUDA_VISIBLE_DEVICES hides it); run with --device cpu')
+
+
+def memory_line(device: str) -> str:
+    if device == 'cuda':
+        return ('Memory: peak CUDA allocation (torch.cuda.max_memory_allocated) above the embeddings on the GPU; '
+                'absolute peaks: ')
+    return 'Memory: peak resident set above the process\'s resident set before the method (the embeddings)'
+
+
 def main(argv=None) -> List[dict]:
     args = parse_args(argv)
+    check_device(args.device)
     if args.row:
         run_row(args)
         return []
@@ -187,8 +218,13 @@ def main(argv=None) -> List[dict]:
                 continue
             rows.append(spawn_row(args, method, size))
             print(f"{size} {method}: {rows[-1]['seconds']:.1f} s", flush=True)
+    memory = memory_line(args.device)
+    if args.device == 'cuda':
+        memory += ', '.join(f"{row['method']} {row['size']} {row['absolute_peak_bytes'] / GIB:.2f} GiB"
+                            for row in rows if not row.get('skipped'))
     publish_report([f'Machine: {describe_machine()}; {args.threads} torch threads', f'Command: `{command}`',
-                    f'Embeddings: D={args.dim}, float32, caption noise {args.noise}; chunk {args.chunk_size} captions'],
+                    f'Embeddings: D={args.dim}, float32, caption noise {args.noise}; chunk {args.chunk_size} captions; '
+                    f'device {args.device}, float32 products in full precision', memory],
                    markdown_table(rows), args.markdown_out)
     return rows
 

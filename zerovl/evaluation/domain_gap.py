@@ -11,7 +11,7 @@ import torch
 from mmengine.evaluator import BaseMetric
 
 from zerovl.registry import METRICS
-from .retrieval import _dedupe_images, _group_by_dataset, _pair_record
+from .retrieval_metric import _dedupe_images, _group_by_dataset, _pair_record
 
 
 def mean_pairwise_cosine(a: torch.Tensor, b: torch.Tensor, same: bool) -> float:

@@ -23,18 +23,26 @@ it scans the captions chunk by chunk against all images. A caption's T→I rank 
 chunk. An image's I→T threshold (its best own caption) is only known at the end of the scan, so the scan
 keeps, per image, its ``max(RECALL_KS)`` best *foreign* scores; R@K for K <= 10 only asks whether fewer
 than K foreign captions reach the threshold, which those scores answer exactly.
+
+The scan runs where the embeddings are, or on the ``device`` asked for (a GPU next to the model: the
+embeddings are moved there whole, 2.4 GB for 1M captions and 200k images at D=512). Every device runs the
+same comparisons with the same tie rule on float32 scores from a full-precision product, and counts are
+integers, so the ranks are exact for the scores that device computes. Different BLAS libraries may round
+a score differently in its last bit, so across devices only pairs whose scores differ by about one ulp can
+flip; scores exact in float32 (the tests' quantised embeddings) give identical ranks everywhere.
+``max_chunk_bytes`` lowers ``chunk_size`` to bound the memory that grows with it.
 """
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Tuple, Union
 
 import numpy as np
 import torch
-from mmengine.evaluator import BaseMetric
 
-from zerovl.registry import METRICS
+from zerovl.utils.matmul_precision import ieee_fp32_matmul
 
 RECALL_KS = (1, 5, 10)
 
 ArrayLike = Union[torch.Tensor, np.ndarray]
+DeviceLike = Union[str, torch.device, None]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -95,12 +103,27 @@ def _check_chunk_size(chunk_size: int) -> None:
         raise ValueError(f'chunk_size must be a positive int, got {chunk_size!r}')
 
 
+def _check_max_chunk_bytes(max_chunk_bytes: Optional[int]) -> None:
+    if max_chunk_bytes is None:
+        return
+    if isinstance(max_chunk_bytes, bool) or not isinstance(max_chunk_bytes, int) or max_chunk_bytes < 1:
+        raise ValueError(f'max_chunk_bytes must be a positive int (bytes) or None, got {max_chunk_bytes!r}')
+
+
+def _to_device(values: ArrayLike, device: DeviceLike) -> torch.Tensor:
+    values = torch.as_tensor(values)
+    # Moved before validation and the fp32 cast: fp16 rows cross the bus at half the bytes, and the
+    # checks and the cast run where the compute is.
+    return values if device is None else values.to(device)
+
+
 def _prepare(image_embeds: ArrayLike, text_embeds: ArrayLike, text_to_image: ArrayLike,
-             chunk_size: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Validate the inputs; return both embeddings in one dtype and ``text_to_image`` as long indices."""
+             chunk_size: int, device: DeviceLike = None) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Validate the inputs; return both embeddings in one dtype and ``text_to_image`` as long indices, on
+    ``device`` (None: where the embeddings are)."""
     _check_chunk_size(chunk_size)
-    image_embeds = _as_embeddings(image_embeds, 'image_embeds')
-    text_embeds = _as_embeddings(text_embeds, 'text_embeds')
+    image_embeds = _as_embeddings(_to_device(image_embeds, device), 'image_embeds')
+    text_embeds = _as_embeddings(_to_device(text_embeds, device), 'text_embeds')
     if image_embeds.shape[1] != text_embeds.shape[1]:
         raise ValueError(f'image_embeds and text_embeds must have the same width D, got '
                          f'{image_embeds.shape[1]} and {text_embeds.shape[1]}')
@@ -182,6 +205,36 @@ def _update_top_k(best: torch.Tensor, scores: torch.Tensor) -> None:
     best[rows] = merged.topk(top_k, dim=1).values
 
 
+def _count_dtype(dtype: torch.dtype, num_images: int) -> torch.dtype:
+    # Comparisons are written as 0.0/1.0 and counted by a matmul with a ones vector: several times faster
+    # on CPU than summing a bool matrix (which casts it to a temporary first). Counts are exact integers
+    # while they stay below 2**24 in float32.
+    return dtype if num_images < 2 ** 24 else torch.float64
+
+
+def working_bytes_per_caption(num_images: int, dtype: torch.dtype = torch.float32) -> int:
+    """Memory one caption of a chunk costs the scan: its column of scores, of comparisons, and one more
+    float column for the top-k update (its row gather copies at most half the chunk; the rest is slack
+    for the selection's temporaries). This is what grows with ``chunk_size``; the rest of the scan is
+    O(N_img x 10) top-k state and O(N_txt) ranks."""
+    itemsize = torch.empty(0, dtype=dtype).element_size()
+    count_itemsize = torch.empty(0, dtype=_count_dtype(dtype, num_images)).element_size()
+    return num_images * (2 * itemsize + count_itemsize)
+
+
+def chunk_size_within(max_chunk_bytes: Optional[int], num_images: int, chunk_size: int,
+                      dtype: torch.dtype = torch.float32) -> int:
+    """``chunk_size``, lowered so that a chunk's working memory stays within ``max_chunk_bytes``."""
+    if max_chunk_bytes is None:
+        return chunk_size
+    _check_max_chunk_bytes(max_chunk_bytes)
+    per_caption = working_bytes_per_caption(num_images, dtype)
+    if max_chunk_bytes < per_caption:
+        raise ValueError(f'max_chunk_bytes={max_chunk_bytes} is less than one caption needs against '
+                         f'{num_images} images ({per_caption} bytes); raise max_chunk_bytes')
+    return min(chunk_size, max_chunk_bytes // per_caption)
+
+
 def _scan_captions(image_embeds: torch.Tensor, text_embeds: torch.Tensor, text_to_image: torch.Tensor,
                    chunk_size: int, top_k: int) -> Tuple[torch.Tensor, torch.Tensor]:
     """Both directions from one pass over caption chunks: (N_img,) I→T ranks capped at ``top_k`` and
@@ -196,10 +249,7 @@ def _scan_captions(image_embeds: torch.Tensor, text_embeds: torch.Tensor, text_t
     # Buffers reused by every chunk: allocating them per chunk costs page faults comparable to the
     # comparisons themselves.
     scores_buffer = torch.empty(num_images * min(chunk_size, text_embeds.shape[0]), dtype=dtype, device=device)
-    # Comparisons are written as 0.0/1.0 and counted by a matmul with a ones vector: several times faster
-    # on CPU than summing a bool matrix (which casts it to a temporary first). Counts are exact integers
-    # while they stay below 2**24 in float32.
-    count_dtype = dtype if num_images < 2 ** 24 else torch.float64
+    count_dtype = _count_dtype(dtype, num_images)
     ahead_buffer = torch.empty(scores_buffer.shape, dtype=count_dtype, device=device)
     ones = torch.ones(1, num_images, dtype=count_dtype, device=device)
     for start, stop in _chunks(text_embeds.shape[0], chunk_size):
@@ -226,8 +276,26 @@ def _recall_percent(ranks: torch.Tensor, k: int) -> float:
     return 100.0 * int((ranks < k).sum()) / ranks.numel()
 
 
+def retrieval_ranks(image_embeds: ArrayLike, text_embeds: ArrayLike, text_to_image: ArrayLike,
+                    chunk_size: int = 1024, device: DeviceLike = None,
+                    max_chunk_bytes: Optional[int] = None) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The ranks :func:`retrieval_metrics` reads, computed on ``device``: (N_img,) I→T ranks capped at
+    ``max(RECALL_KS)`` (exact below it) and (N_txt,) exact T→I ranks, both on ``device``.
+
+    The device changes where the arithmetic runs, not what is computed: the same comparisons of scores
+    taken from one float32 (or float64) product, with the same tie rule. The products run in full IEEE
+    float32 even where the process allows TF32 or bf16 matmuls, which would round scores and move ties.
+    """
+    image_embeds, text_embeds, text_to_image = _prepare(image_embeds, text_embeds, text_to_image, chunk_size,
+                                                        device)
+    chunk_size = chunk_size_within(max_chunk_bytes, image_embeds.shape[0], chunk_size, image_embeds.dtype)
+    with torch.no_grad(), ieee_fp32_matmul():
+        return _scan_captions(image_embeds, text_embeds, text_to_image, chunk_size, top_k=max(RECALL_KS))
+
+
 def retrieval_metrics(image_embeds: ArrayLike, text_embeds: ArrayLike, text_to_image: ArrayLike,
-                      chunk_size: int = 1024) -> Dict[str, float]:
+                      chunk_size: int = 1024, device: DeviceLike = None,
+                      max_chunk_bytes: Optional[int] = None) -> Dict[str, float]:
     """Exact ZeroVL retrieval recalls in percent.
 
     Args:
@@ -235,144 +303,18 @@ def retrieval_metrics(image_embeds: ArrayLike, text_embeds: ArrayLike, text_to_i
         text_embeds: (N_txt, D) tensor or array, one row per caption.
         text_to_image: (N_txt,) integer index into ``image_embeds`` of each caption's image. Every image
             must have at least one caption.
-        chunk_size: captions scored at once; memory is O((chunk_size + 10) x N_img).
+        chunk_size: captions scored at once, at most; memory is O((chunk_size + 10) x N_img).
+        device: where to compute (``'cpu'``, ``'cuda'``, a ``torch.device``); the inputs are moved there
+            whole. None: where the embeddings already are.
+        max_chunk_bytes: if set, ``chunk_size`` is lowered so that a chunk's working memory
+            (:func:`working_bytes_per_caption` per caption) stays within it.
 
     Returns:
         ``i2t_R@1, i2t_R@5, i2t_R@10, t2i_R@1, t2i_R@5, t2i_R@10`` and their sum ``rsum``.
     """
-    image_embeds, text_embeds, text_to_image = _prepare(image_embeds, text_embeds, text_to_image, chunk_size)
-    with torch.no_grad():
-        i2t_ranks, t2i_ranks = _scan_captions(image_embeds, text_embeds, text_to_image, chunk_size,
-                                              top_k=max(RECALL_KS))
+    i2t_ranks, t2i_ranks = retrieval_ranks(image_embeds, text_embeds, text_to_image, chunk_size, device,
+                                           max_chunk_bytes)
     metrics = {f'i2t_R@{k}': _recall_percent(i2t_ranks, k) for k in RECALL_KS}
     metrics.update({f't2i_R@{k}': _recall_percent(t2i_ranks, k) for k in RECALL_KS})
     metrics['rsum'] = sum(metrics.values())
     return metrics
-
-
-# --------------------------------------------------------------------------------------------------
-# MMEngine metric
-# --------------------------------------------------------------------------------------------------
-
-_PAIR_KEYS = ('image_embed', 'text_embed', 'image_id', 'dataset_name')
-
-
-def _hashable_id(image_id: Any) -> Any:
-    # A collated id may arrive as a 0-d tensor or numpy scalar; those hash by identity, not value, so two
-    # captions of the same image would not be grouped.
-    if isinstance(image_id, (torch.Tensor, np.ndarray, np.generic)):
-        return image_id.item()
-    return image_id
-
-
-def _embedding_row(embed: Any, key: str) -> torch.Tensor:
-    embed = torch.as_tensor(embed)
-    if embed.dim() != 1:
-        raise ValueError(f'{key} must be a 1-D tensor per sample, got shape {tuple(embed.shape)}')
-    # clone(): a model usually returns rows of its batch tensor; a row view would keep the whole batch
-    # alive, and pickling it (collect_results_cpu dumps self.results) would write the whole batch storage.
-    return embed.detach().cpu().clone()
-
-
-def _pair_record(sample: dict) -> dict:
-    missing = [key for key in _PAIR_KEYS if key not in sample]
-    if missing:
-        raise KeyError(f'RetrievalMetric: a prediction lacks {missing}; it needs {list(_PAIR_KEYS)}')
-    return dict(image_embed=_embedding_row(sample['image_embed'], 'image_embed'),
-                text_embed=_embedding_row(sample['text_embed'], 'text_embed'),
-                image_id=_hashable_id(sample['image_id']),
-                dataset_name=str(sample['dataset_name']))
-
-
-def _group_by_dataset(records: List[dict]) -> Dict[str, List[dict]]:
-    groups: Dict[str, List[dict]] = {}  # insertion order = first appearance: stable key order in logs
-    for record in records:
-        groups.setdefault(record['dataset_name'], []).append(record)
-    return groups
-
-
-def _stack_rows(rows: List[torch.Tensor], what: str) -> torch.Tensor:
-    widths = {row.shape[0] for row in rows}
-    if len(widths) != 1:
-        raise ValueError(f'{what} have different widths {sorted(widths)}')
-    return torch.stack(rows)
-
-
-def _dedupe_images(records: List[dict]) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """One image row per image_id (its first occurrence), all captions, and each caption's image index.
-
-    The model embeds the image once per (image, caption) pair; evaluation must rank *distinct* images, or
-    an image would compete with its own copies in T→I and be counted several times in I→T.
-    """
-    image_index: Dict[Any, int] = {}
-    image_rows, text_rows, text_to_image = [], [], []
-    for record in records:
-        image_id = record['image_id']
-        if image_id not in image_index:
-            image_index[image_id] = len(image_rows)
-            image_rows.append(record['image_embed'])
-        text_rows.append(record['text_embed'])
-        text_to_image.append(image_index[image_id])
-    return (_stack_rows(image_rows, 'image embeddings'), _stack_rows(text_rows, 'text embeddings'),
-            torch.tensor(text_to_image, dtype=torch.long))
-
-
-@METRICS.register_module()
-class RetrievalMetric(BaseMetric):
-    """ZeroVL zero-shot retrieval recalls per evaluation dataset, keyed ``{dataset_name}/{metric}``.
-
-    ``process`` takes the model's predict outputs, one dict per (image, caption) pair with ``image_embed``,
-    ``text_embed`` (1-D), ``image_id`` and ``dataset_name``. ``compute_metrics`` groups the pairs by
-    dataset, keeps one embedding per ``image_id`` and returns ``{dataset}/i2t_R@{1,5,10}``,
-    ``{dataset}/t2i_R@{1,5,10}``, ``{dataset}/rsum``, plus ``mean_rsum`` when there are several datasets.
-
-    Key prefix: ``BaseMetric.__init__`` sets ``self.prefix = prefix or self.default_prefix`` and warns when
-    that is None; ``BaseMetric.evaluate`` prepends ``prefix + '/'`` only when the prefix is truthy
-    (mmengine 0.10.7, mmengine/evaluator/metric.py lines 54-62 and 135-139). ``default_prefix = ''`` thus
-    gives keys exactly ``{dataset}/{metric}`` without the warning; a config's ``prefix='x'`` gives
-    ``x/{dataset}/{metric}``.
-
-    Distributed evaluation is exact, with nothing counted twice:
-
-    * ``DefaultSampler(round_up=True)`` pads the index list to a multiple of the world size by repeating
-      its head, then gives rank r the indices ``r, r + W, r + 2W, ...`` (mmengine/dataset/sampler.py
-      lines 79-85), so the last shards hold copies of the first pairs.
-    * ``ValLoop``/``TestLoop`` call ``evaluate(len(dataset))`` (mmengine/runner/loops.py lines 382, 466);
-      ``BaseMetric.evaluate`` -> ``collect_results`` (metric.py lines 121-128) zips the ranks' result lists
-      back in round-robin order, which undoes the stride split, and keeps the first ``size`` entries
-      (mmengine/dist/dist.py lines 1030-1035 for cpu, 1054-1059 for gpu): exactly the dataset once, in
-      order, padding dropped. ``compute_metrics`` then runs on rank 0 only and its dict is broadcast to all
-      ranks (metric.py lines 130-144).
-    * This holds only if ``self.results`` holds exactly one entry per dataset item in sampler order,
-      which is why ``process`` appends one record per pair (never one per batch) and the dataset must be
-      indexed by pair. Padded copies cannot be recognised afterwards (a pair has no unique id here, and
-      dedupe by ``image_id`` would not remove a repeated *caption*), so the truncation is what prevents
-      double counting; evaluating with a sampler that pads without this truncation would bias the recalls.
-      With one process ``collect_results`` returns ``results[:size]`` (dist.py line 989).
-    """
-
-    default_prefix: Optional[str] = ''
-
-    def __init__(self, chunk_size: int = 1024, collect_device: str = 'cpu', prefix: Optional[str] = None,
-                 collect_dir: Optional[str] = None) -> None:
-        super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
-        _check_chunk_size(chunk_size)
-        self.chunk_size = chunk_size
-
-    def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
-        # One record per pair: collect_results' truncation to the dataset size counts entries (see above).
-        self.results.extend(_pair_record(sample) for sample in data_samples)
-
-    def compute_metrics(self, results: list) -> Dict[str, float]:
-        if not results:
-            raise ValueError('RetrievalMetric received no predictions to evaluate')
-        metrics: Dict[str, float] = {}
-        rsums = []
-        for dataset_name, records in _group_by_dataset(results).items():
-            image_embeds, text_embeds, text_to_image = _dedupe_images(records)
-            scores = retrieval_metrics(image_embeds, text_embeds, text_to_image, self.chunk_size)
-            metrics.update({f'{dataset_name}/{name}': value for name, value in scores.items()})
-            rsums.append(scores['rsum'])
-        if len(rsums) > 1:
-            metrics['mean_rsum'] = sum(rsums) / len(rsums)
-        return metrics

@@ -61,6 +61,7 @@ def reset_peak_rss() -> bool:
 
 class PeakMemory:
     bytes: int = 0
+    absolute_bytes: Optional[int] = None   # set where the tracker sees an absolute peak (CUDA)
 
 
 @contextmanager
@@ -79,3 +80,20 @@ def peak_rss_tracker() -> Iterator[PeakMemory]:
     finally:
         end_kib = _status_kib('VmHWM') if exact else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         peak.bytes = max(0, end_kib - (start_kib or 0)) * 1024
+
+
+@contextmanager
+def peak_cuda_tracker() -> Iterator[PeakMemory]:
+    """Peak CUDA memory allocated by tensors inside the block, above what was allocated at its start
+    (``bytes``), and the absolute ``torch.cuda.max_memory_allocated`` (``absolute_bytes``). The allocator's
+    peak counter is reset on entry; both ends synchronise so that queued kernels are counted."""
+    peak = PeakMemory()
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    start = torch.cuda.memory_allocated()
+    try:
+        yield peak
+    finally:
+        torch.cuda.synchronize()
+        peak.absolute_bytes = torch.cuda.max_memory_allocated()
+        peak.bytes = max(0, peak.absolute_bytes - start)
