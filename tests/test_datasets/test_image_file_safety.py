@@ -203,7 +203,7 @@ def test_max_side_never_decodes_an_image_over_max_pixels(tmp_path, monkeypatch):
     data = bytearray(png.tobytes())
     data[16:24] = (20000).to_bytes(4, 'big') * 2  # IHDR claims 20000 x 20000 (CRC left stale)
     (root / 'train' / 'huge.png').write_bytes(bytes(data))
-    from zerovl.datasets import lmdb_convert
+    from zerovl.datasets.converters import lmdb_convert
     fail = lambda *args, **kwargs: pytest.fail('--max-side decoded an image over max_pixels')  # noqa: E731
     monkeypatch.setattr(loading, 'decode_rgb', fail)
     monkeypatch.setattr(lmdb_convert, 'decode_rgb', fail, raising=False)  # where older code imported it

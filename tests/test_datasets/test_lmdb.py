@@ -10,7 +10,8 @@ import pytest
 from torch.utils.data import DataLoader
 
 from zerovl.datasets import BadSampleError, ImageTextDataset, convert_csv_to_lmdb, verify_lmdb
-from zerovl.datasets import lmdb_backend, lmdb_convert
+from zerovl.datasets import lmdb_backend
+from zerovl.datasets.converters import lmdb_convert
 from zerovl.testing import load_script as load_script_at
 
 from image_text_helpers import TOY_CAPTIONS, write_csv

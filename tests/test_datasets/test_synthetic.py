@@ -8,11 +8,12 @@ import cv2
 import numpy as np
 import pytest
 
-from zerovl.datasets import synthetic, synthetic_scenes
-from zerovl.datasets.synthetic import (ALL_CONCEPTS, ANNO_HEADER, CONCEPTS_HEADER, DOMAINS, FORMAT_VERSION,
-                                       GRAMMARS, SPECIAL_TOKENS, STAMP_NAME, Concept, balanced_concepts,
-                                       basic_tokens, domain_caption_variants, make_synthetic_dataset,
-                                       render_scene, write_jpeg)
+from zerovl.datasets.synthetic import generator as synthetic
+from zerovl.datasets.synthetic import scenes as synthetic_scenes
+from zerovl.datasets.synthetic.generator import (ANNO_HEADER, CONCEPTS_HEADER, FORMAT_VERSION, GRAMMARS,
+                                                 SPECIAL_TOKENS, STAMP_NAME, balanced_concepts, basic_tokens,
+                                                 domain_caption_variants, make_synthetic_dataset)
+from zerovl.datasets.synthetic.scenes import ALL_CONCEPTS, DOMAINS, Concept, render_scene, write_jpeg
 from zerovl.datasets.transforms.tokenize import build_tokenizer
 from zerovl.testing import load_script
 
@@ -217,7 +218,7 @@ def test_domains_use_distinct_attribute_words():
     a = set(synthetic.grammar_tokens(['synth_a']))
     b = set(synthetic.grammar_tokens(['synth_b']))
     for table in ('sizes', 'colours', 'shapes'):
-        words_b = {w for phrases in getattr(synthetic.GRAMMAR_B, table).values() for p in phrases for w in p.split()}
+        words_b = {w for phrases in getattr(synthetic.GRAMMARS["synth_b"], table).values() for p in phrases for w in p.split()}
         assert not words_b & a, table
     assert a != b
 

@@ -9,7 +9,7 @@ from mmengine.dataset import ConcatDataset
 
 from zerovl.datasets import SyntheticConceptDataset, image_text_collate
 from zerovl.datasets.synthetic_concepts import ATTRIBUTE_CLASSES
-from zerovl.datasets.synthetic_scenes import COLOURS, SHAPES
+from zerovl.datasets.synthetic.scenes import COLOURS, SHAPES
 from zerovl.utils import register_all_modules
 
 PIPELINE = [dict(type='LoadImageFromFile'), dict(type='PackImageLabel')]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from zerovl.datasets.transforms import Tokenize, build_tokenizer
-from zerovl.datasets.transforms.tokenize import wordpiece_from_vocab
+from zerovl.utils.tokenizer import wordpiece_from_vocab
 
 from image_text_helpers import VOCAB
 

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from zerovl.datasets import ImageTextDataset
-from zerovl.datasets.emoji import (DEFAULT_PACKAGE_DIR, NPM_PACKAGE, EmojiFormatError, assign_captions,
+from zerovl.datasets.converters.emoji import (DEFAULT_PACKAGE_DIR, NPM_PACKAGE, EmojiFormatError, assign_captions,
                                    convert_emoji_dataset, read_emoji_images, split_images)
 from zerovl.datasets.transforms.loading import LoadImageFromFile
 from zerovl.testing import load_script as load_script_at
@@ -17,7 +17,7 @@ from zerovl.testing import load_script as load_script_at
 SCRIPT = 'tools/data/emoji_to_csv.py'
 HEADER = ['image', 'image_id', 'caption', 'caption_id']
 
-# Each record exercises one caption rule (see zerovl/datasets/emoji.py).
+# Each record exercises one caption rule (see zerovl/datasets/converters/emoji.py).
 RECORDS = [
     dict(name='GRINNING FACE', short_names=['grinning'], image='1f600.png', has_img_google=True),
     dict(name='FACE WITH TEARS OF JOY', short_names=['joy'], image='1f602.png', has_img_google=True),

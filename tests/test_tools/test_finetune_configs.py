@@ -9,7 +9,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from zerovl.datasets.karpathy import convert_karpathy
+from zerovl.datasets.converters.karpathy import convert_karpathy
 from zerovl.engine.checkpoint import safe_load
 from zerovl.testing import load_script, point_config_at
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from zerovl.datasets import ImageTextDataset
-from zerovl.datasets.karpathy import KarpathyFormatError, convert_karpathy
+from zerovl.datasets.converters.karpathy import KarpathyFormatError, convert_karpathy
 from zerovl.testing import load_script as load_script_at
 
 SCRIPT = 'tools/data/karpathy_to_csv.py'

@@ -22,8 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from zerovl.datasets.image_file import DEFAULT_MAX_BYTES  # noqa: E402
-from zerovl.datasets.lmdb_convert import convert_csv_to_lmdb  # noqa: E402
-from zerovl.datasets.lmdb_verify import verify_lmdb  # noqa: E402
+from zerovl.datasets.converters.lmdb_convert import convert_csv_to_lmdb  # noqa: E402
+from zerovl.datasets.converters.lmdb_verify import verify_lmdb  # noqa: E402
 from zerovl.datasets.transforms.loading import DEFAULT_MAX_ASPECT_RATIO, DEFAULT_MAX_PIXELS  # noqa: E402
 
 MAX_PRINTED_BAD = 50

@@ -5,7 +5,7 @@
     python tools/data/emoji_to_csv.py data/npm/node_modules/emoji-datasource-google data
 
 Captions are the emoji's Unicode name plus its wordy short names, each owned by one image; 15 % of the
-images (seeded) are held out. The rules are in zerovl/datasets/emoji.py and docs/real_demo.md.
+images (seeded) are held out. The rules are in zerovl/datasets/converters/emoji.py and docs/real_demo.md.
 """
 import argparse
 import sys
@@ -15,7 +15,7 @@ from pathlib import Path
 # Run from a checkout without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from zerovl.datasets.emoji import DEFAULT_PACKAGE_DIR, EmojiFormatError, convert_emoji_dataset  # noqa: E402
+from zerovl.datasets.converters.emoji import DEFAULT_PACKAGE_DIR, EmojiFormatError, convert_emoji_dataset  # noqa: E402
 
 
 def parse_args(argv=None):

@@ -16,7 +16,7 @@ from pathlib import Path
 # Run from a checkout without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from zerovl.datasets.karpathy import KarpathyFormatError, convert_karpathy  # noqa: E402
+from zerovl.datasets.converters.karpathy import KarpathyFormatError, convert_karpathy  # noqa: E402
 
 
 def parse_args(argv=None):

@@ -5,7 +5,7 @@ from .errors import BadSampleError, TooManyBadSamplesError
 from .fashion_mnist import FashionMNIST
 from .image_folder import ImageFolderDataset
 from .image_text import ImageTextDataset
-from .lmdb_convert import convert_csv_to_lmdb, verify_lmdb
+from .converters import convert_csv_to_lmdb, verify_lmdb
 from .samplers import DebiasedBatchSampler
 from .synthetic import make_synthetic_dataset
 from .synthetic_concepts import SyntheticConceptDataset

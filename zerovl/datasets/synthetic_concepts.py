@@ -12,8 +12,8 @@ from typing import List, Sequence
 from mmengine.dataset import BaseDataset
 
 from zerovl.registry import DATASETS
+from zerovl.utils.synthetic_vocabulary import COLOURS, POSITIONS, SHAPES, SIZES
 from .synthetic import CONCEPTS_HEADER
-from .synthetic_scenes import COLOURS, POSITIONS, SHAPES, SIZES
 
 # The classes of each attribute, in label order: the order in which synthetic_scenes enumerates them.
 ATTRIBUTE_CLASSES = {'shape': SHAPES, 'colour': tuple(COLOURS), 'position': POSITIONS, 'size': SIZES}

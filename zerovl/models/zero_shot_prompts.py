@@ -151,8 +151,7 @@ def synthetic_classnames(attribute: str, domain: Union[str, None] = None,
     Domain B never says "circle" (it says "disc" or "orb"), so a prompt with the canonical word alone
     would ask its captions' text tower about a word it has only seen in the other domain.
     """
-    from zerovl.datasets.synthetic import GRAMMARS
-    from zerovl.datasets.synthetic_scenes import COLOURS, POSITIONS, SHAPES, SIZES
+    from zerovl.utils.synthetic_vocabulary import COLOURS, GRAMMARS, POSITIONS, SHAPES, SIZES
     values = {'shape': SHAPES, 'colour': tuple(COLOURS), 'position': POSITIONS, 'size': SIZES}[attribute]
     if domain is not None and domain not in GRAMMARS:
         raise ValueError(f'{key}: unknown synthetic domain {domain!r}; known: {sorted(GRAMMARS)}')

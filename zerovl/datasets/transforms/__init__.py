@@ -11,7 +11,7 @@ from .caption_augment import CaptionAugment
 from .formatting import PackImageLabel, PackImageTextInputs
 from .loading import LoadImageFromFile
 from .processing import CenterCrop, ResizeImage
-from .tokenize import Tokenize, build_tokenizer
+from .tokenize import Tokenize, build_tokenizer, find_tokenize
 
-__all__ = ['LoadImageFromFile', 'ResizeImage', 'CenterCrop', 'Tokenize', 'build_tokenizer',
+__all__ = ['LoadImageFromFile', 'ResizeImage', 'CenterCrop', 'Tokenize', 'build_tokenizer', 'find_tokenize',
            'PackImageTextInputs', 'PackImageLabel', 'CaptionAugment', 'AutoAugmentRGB']

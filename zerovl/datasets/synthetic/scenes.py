@@ -1,7 +1,7 @@
 """Rendering of the synthetic scenes: one shape, in one colour, at one quadrant and one size.
 
-The vocabulary of concepts lives here too, since the renderer and the caption grammars
-(``synthetic.py``) must agree on it.
+The vocabulary of concepts (shapes, colours, positions, sizes) is shared with the caption grammars and
+the zero-shot prompts through ``zerovl/utils/synthetic_vocabulary.py``.
 """
 import itertools
 import math
@@ -12,23 +12,9 @@ from typing import List, Tuple
 import cv2
 import numpy as np
 
-JPEG_QUALITY = 95
-DOMAINS = ('synth_a', 'synth_b')  # light, plain scenes / dark, textured, outlined scenes
+from zerovl.utils.synthetic_vocabulary import COLOURS, DOMAINS, POSITIONS, SHAPES, SIZES  # noqa: F401
 
-SHAPES = ('circle', 'square', 'triangle', 'star', 'cross', 'ring', 'diamond', 'bar')
-# RGB. Chosen to stay apart from each other and visible on both the light and the dark background.
-COLOURS = {
-    'red': (220, 30, 30),
-    'orange': (245, 140, 20),
-    'yellow': (240, 220, 30),
-    'green': (40, 170, 60),
-    'cyan': (30, 200, 220),
-    'blue': (40, 70, 220),
-    'purple': (140, 50, 190),
-    'pink': (245, 120, 190),
-}
-POSITIONS = ('top left', 'top right', 'bottom left', 'bottom right')
-SIZES = ('small', 'large')
+JPEG_QUALITY = 95
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from typing import Dict, List, Optional, Tuple
 
 from tqdm import tqdm
 
-from .annotation_csv import AnnotationRow, check_row
-from .lmdb_backend import image_key, load_shards, open_readonly
-from .transforms.loading import DEFAULT_MAX_ASPECT_RATIO, DEFAULT_MAX_PIXELS, decode_checked
+from ..annotation_csv import AnnotationRow, check_row
+from ..lmdb_backend import image_key, load_shards, open_readonly
+from ..transforms.loading import DEFAULT_MAX_ASPECT_RATIO, DEFAULT_MAX_PIXELS, decode_checked
 
 
 @dataclass

@@ -22,12 +22,11 @@ import cv2
 import lmdb
 from tqdm import tqdm
 
-from .annotation_csv import REQUIRED_COLUMNS, AnnotationRow, check_row, read_annotation_rows
-from .lmdb_backend import (FORMAT_VERSION, META_KEY, ROWS_KEY, encode_rows, forget_cached_env, image_key,
+from ..annotation_csv import REQUIRED_COLUMNS, AnnotationRow, check_row, read_annotation_rows
+from ..lmdb_backend import (FORMAT_VERSION, META_KEY, ROWS_KEY, encode_rows, forget_cached_env, image_key,
                            list_shards, shard_path)
-from .image_file import DEFAULT_MAX_BYTES, ImageFileRefused, read_image_file, resolve_roots
-from .lmdb_verify import VerifyReport, verify_lmdb  # noqa: F401  (imported from here before it moved)
-from .transforms.loading import DEFAULT_MAX_PIXELS, check_header, decode_checked
+from ..image_file import DEFAULT_MAX_BYTES, ImageFileRefused, read_image_file, resolve_roots
+from ..transforms.loading import DEFAULT_MAX_PIXELS, check_header, decode_checked
 
 REENCODE_JPEG_QUALITY = 95
 # Commit after this many bytes of images: a crash loses at most this much work, and a transaction

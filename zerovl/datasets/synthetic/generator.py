@@ -30,13 +30,13 @@ import itertools
 import json
 import re
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Sequence, Tuple
 
 import numpy as np
 
-from .synthetic_scenes import ALL_CONCEPTS, DOMAINS, Concept, render_scene, write_jpeg
+from zerovl.utils.synthetic_vocabulary import GRAMMARS, CaptionGrammar
+from .scenes import ALL_CONCEPTS, DOMAINS, Concept, render_scene, write_jpeg
 
 # Bump when the rendering, the grammar or the set of files changes, so that stamped sets from older code
 # are regenerated. 2: {split}_concepts.csv added.
@@ -49,68 +49,6 @@ CONCEPTS_HEADER = ('image', 'image_id') + CONCEPT_ATTRIBUTES
 SPECIAL_TOKENS = ('[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]')
 STAMP_NAME = '.params.json'
 
-@dataclass(frozen=True)
-class CaptionGrammar:
-    """Templates with ``{size} {colour} {shape} {pos}`` slots and per-attribute synonym lists."""
-    templates: Tuple[str, ...]
-    sizes: Dict[str, Tuple[str, ...]]
-    colours: Dict[str, Tuple[str, ...]]
-    shapes: Dict[str, Tuple[str, ...]]
-    positions: Dict[str, Tuple[str, ...]]
-
-
-# Domain A: descriptive full sentences, plain colour names, word order varied by where the position goes.
-GRAMMAR_A = CaptionGrammar(
-    templates=(
-        'a photo of a {size} {colour} {shape} in the {pos} corner.',
-        'a {size} {colour} {shape} sits in the {pos} corner of the picture.',
-        'in the {pos} corner there is a {size} {colour} {shape}.',
-        'an image of a {size} {shape}, coloured {colour}, in the {pos} corner.',
-        'the picture shows a {colour} {shape} in the {pos} corner; the {shape} is {size}.',
-    ),
-    sizes={'small': ('small', 'little'), 'large': ('large', 'big')},
-    colours={
-        'red': ('red',), 'orange': ('orange',), 'yellow': ('yellow',), 'green': ('green',),
-        'cyan': ('cyan', 'aqua'), 'blue': ('blue',), 'purple': ('purple',), 'pink': ('pink',),
-    },
-    shapes={
-        'circle': ('circle', 'dot'), 'square': ('square', 'box'), 'triangle': ('triangle',),
-        'star': ('star',), 'cross': ('cross', 'plus sign'), 'ring': ('ring', 'donut'),
-        'diamond': ('diamond', 'rhombus'), 'bar': ('bar', 'rectangle'),
-    },
-    positions={
-        'top left': ('top left', 'upper left'), 'top right': ('top right', 'upper right'),
-        'bottom left': ('bottom left', 'lower left'), 'bottom right': ('bottom right', 'lower right'),
-    },
-)
-
-# Domain B: terse tags with punctuation, no final period, and a vocabulary disjoint from A's attribute words.
-GRAMMAR_B = CaptionGrammar(
-    templates=(
-        '{pos}: {size} {colour} {shape} on dark ground',
-        '{size} {colour} {shape}, {pos}, dark textured backdrop',
-        '{colour} {shape} ({size}) at {pos}',
-        'dark scene - {pos} - {colour} {shape}, {size}',
-        '{shape} in {colour}, {size}, {pos} quadrant',
-    ),
-    sizes={'small': ('tiny', 'mini'), 'large': ('huge', 'giant')},
-    colours={
-        'red': ('crimson', 'scarlet'), 'orange': ('amber', 'tangerine'), 'yellow': ('gold', 'lemon'),
-        'green': ('emerald', 'lime'), 'cyan': ('teal', 'turquoise'), 'blue': ('azure', 'cobalt'),
-        'purple': ('violet', 'plum'), 'pink': ('rose', 'magenta'),
-    },
-    shapes={
-        'circle': ('disc', 'orb'), 'square': ('block', 'tile'), 'triangle': ('wedge', 'pyramid'),
-        'star': ('pentagram', 'spark'), 'cross': ('crosshair', 'cruciform'), 'ring': ('hoop', 'loop'),
-        'diamond': ('lozenge', 'kite'), 'bar': ('rod', 'slab'),
-    },
-    positions={
-        'top left': ('top-left', 'nw'), 'top right': ('top-right', 'ne'),
-        'bottom left': ('bottom-left', 'sw'), 'bottom right': ('bottom-right', 'se'),
-    },
-)
-
-GRAMMARS = {'synth_a': GRAMMAR_A, 'synth_b': GRAMMAR_B}
 
 _ARTICLE_BEFORE_VOWEL = re.compile(r'\ba (?=[aeiou])')
 # Same split as BERT's basic tokenizer for lower-case ASCII text: runs of letters/digits, and every
