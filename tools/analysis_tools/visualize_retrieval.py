@@ -24,9 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from zerovl.engine.checkpoint import TRUST_ENV  # noqa: E402
 from zerovl.utils import load_config, register_all_modules  # noqa: E402
+from zerovl.apis.ranking import top_k  # noqa: E402
+from zerovl.datasets.transforms.tokenize import find_tokenize  # noqa: E402
+from zerovl.models.text_embedding import embed_texts  # noqa: E402
 from zerovl.visualization import (GridLayout, check_image_path, embed_gallery, embed_image_queries,  # noqa: E402
-                                  embed_text_queries, find_tokenize, image_query_row, pipeline_of, stack_rows,
-                                  text_query_row, top_k, write_image)
+                                  image_query_row, pipeline_of, stack_rows, text_query_row, write_image)
 
 SPLITS = ('test', 'val')
 
@@ -89,7 +91,9 @@ def check_topk(topk: int, gallery, args) -> None:
 
 
 def rank_text_queries(model, tokenize, gallery, queries: List[str], topk: int, layout: GridLayout):
-    scores, indices = top_k(embed_text_queries(model, tokenize, queries), gallery.image_embeds, topk)
+    with torch.no_grad():
+        query_embeds = embed_texts(model, tokenize.tokenizer, queries, tokenize.max_length).cpu()
+    scores, indices = top_k(query_embeds, gallery.image_embeds, topk)
     results, rows = [], []
     for query, row_scores, row_indices in zip(queries, scores.tolist(), indices.tolist()):
         results.append(dict(kind='text', query=query, indices=row_indices, scores=row_scores))

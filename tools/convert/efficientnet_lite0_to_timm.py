@@ -18,8 +18,8 @@ from pathlib import Path
 # Run from a checkout without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from zerovl.models.towers.efficientnet_pytorch_keys import (KeyMappingError,  # noqa: E402
-                                                            convert_efficientnet_pytorch, save_safetensors)
+from zerovl.models.towers.efficientnet_pytorch_keys import KeyMappingError, convert_efficientnet_pytorch  # noqa: E402,E501
+from zerovl.utils.safetensors_file import save_safetensors  # noqa: E402
 from zerovl.utils.offline_packages import MissingPackageError, efficientnet_lite0_weights  # noqa: E402
 
 DEFAULT_OUT = 'data/pretrained/tf_efficientnet_lite0.safetensors'

@@ -15,7 +15,7 @@ from typing import List, Mapping, Optional
 import torch
 from mmengine.config import Config
 
-from zerovl.models.towers.efficientnet_pytorch_keys import save_safetensors
+from zerovl.utils.safetensors_file import save_safetensors
 from zerovl.utils.atomic_file import write_text_atomically
 from .exported import (EXPORT_FORMAT, EXPORT_VERSION, MANIFEST_FILE, TEXT_CONFIG_DIR, TOKENIZER_DIR, WEIGHTS_FILE,
                        ExportError, load_state_dict_strictly)

@@ -14,8 +14,9 @@ from typing import List, Optional, Sequence, Union
 import numpy as np
 import torch
 
-from zerovl.visualization.queries import embed_text_queries, find_tokenize
-from zerovl.visualization.ranking import top_k as stable_top_k
+from zerovl.datasets.transforms.tokenize import find_tokenize
+from zerovl.models.text_embedding import embed_texts
+from .ranking import top_k as stable_top_k
 from .exported import load_exported
 
 ImageInput = Union[str, os.PathLike, np.ndarray]
@@ -99,11 +100,8 @@ class ZeroVLInferencer:
     @torch.no_grad()
     def embed_texts(self, texts: Sequence[str]) -> torch.Tensor:
         """(N, D) L2-normalised float32 embeddings, on the CPU; tokenised as the test captions are."""
-        texts = list(texts)
-        if not texts or not all(isinstance(text, str) for text in texts):
-            raise ValueError('embed_texts: give a non-empty list of strings')
-        return torch.cat([embed_text_queries(self.model, self.tokenize, texts[start:start + self.batch_size]).float()
-                          for start in range(0, len(texts), self.batch_size)])
+        return embed_texts(self.model, self.tokenize.tokenizer, texts, self.tokenize.max_length,
+                           self.batch_size).float().cpu()
 
     # ---------------------------------------------------------------------------------- ranking
     def similarity(self, images: Sequence[ImageInput], texts: Sequence[str]) -> torch.Tensor:

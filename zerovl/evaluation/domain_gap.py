@@ -11,7 +11,7 @@ import torch
 from mmengine.evaluator import BaseMetric
 
 from zerovl.registry import METRICS
-from .retrieval_metric import _dedupe_images, _group_by_dataset, _pair_record
+from .pair_records import dedupe_images, group_by_dataset, pair_record
 
 
 def mean_pairwise_cosine(a: torch.Tensor, b: torch.Tensor, same: bool) -> float:
@@ -59,15 +59,15 @@ class DomainGapMetric(BaseMetric):
     default_prefix = ''
 
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
-        self.results.extend(_pair_record(sample) for sample in data_samples)
+        self.results.extend(pair_record(sample) for sample in data_samples)
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
-        groups = _group_by_dataset(results)
+        groups = group_by_dataset(results)
         if len(groups) < 2:
             raise ValueError(f'DomainGapMetric needs at least two evaluation datasets, got {list(groups)}')
         images, texts = [], []
         for records in groups.values():
-            image_embeds, text_embeds, _ = _dedupe_images(records)
+            image_embeds, text_embeds, _ = dedupe_images(records)
             images.append(image_embeds.double())
             texts.append(text_embeds.double())
         return {'domain_gap/image': domain_gap(images), 'domain_gap/text': domain_gap(texts),

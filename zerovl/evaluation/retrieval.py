@@ -98,12 +98,12 @@ def _check_every_image_has_a_caption(text_to_image: torch.Tensor, num_images: in
         raise ValueError(f'{len(missing)} image(s) have no caption in text_to_image: image index {shown}')
 
 
-def _check_chunk_size(chunk_size: int) -> None:
+def check_chunk_size(chunk_size: int) -> None:
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f'chunk_size must be a positive int, got {chunk_size!r}')
 
 
-def _check_max_chunk_bytes(max_chunk_bytes: Optional[int]) -> None:
+def check_max_chunk_bytes(max_chunk_bytes: Optional[int]) -> None:
     if max_chunk_bytes is None:
         return
     if isinstance(max_chunk_bytes, bool) or not isinstance(max_chunk_bytes, int) or max_chunk_bytes < 1:
@@ -121,7 +121,7 @@ def _prepare(image_embeds: ArrayLike, text_embeds: ArrayLike, text_to_image: Arr
              chunk_size: int, device: DeviceLike = None) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Validate the inputs; return both embeddings in one dtype and ``text_to_image`` as long indices, on
     ``device`` (None: where the embeddings are)."""
-    _check_chunk_size(chunk_size)
+    check_chunk_size(chunk_size)
     image_embeds = _as_embeddings(_to_device(image_embeds, device), 'image_embeds')
     text_embeds = _as_embeddings(_to_device(text_embeds, device), 'text_embeds')
     if image_embeds.shape[1] != text_embeds.shape[1]:
@@ -227,7 +227,7 @@ def chunk_size_within(max_chunk_bytes: Optional[int], num_images: int, chunk_siz
     """``chunk_size``, lowered so that a chunk's working memory stays within ``max_chunk_bytes``."""
     if max_chunk_bytes is None:
         return chunk_size
-    _check_max_chunk_bytes(max_chunk_bytes)
+    check_max_chunk_bytes(max_chunk_bytes)
     per_caption = working_bytes_per_caption(num_images, dtype)
     if max_chunk_bytes < per_caption:
         raise ValueError(f'max_chunk_bytes={max_chunk_bytes} is less than one caption needs against '

@@ -3,80 +3,14 @@
 It keeps one compact CPU record per (image, caption) pair while the test loop runs, and at the end groups
 them by dataset, keeps one embedding per image and ranks on the chosen device.
 """
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence
 
-import numpy as np
-import torch
 from mmengine.evaluator import BaseMetric
 
 from zerovl.registry import METRICS
-
 from zerovl.utils.device import resolve_device, training_device
-
-from .retrieval import _check_chunk_size, _check_max_chunk_bytes, retrieval_metrics
-
-
-_PAIR_KEYS = ('image_embed', 'text_embed', 'image_id', 'dataset_name')
-
-
-def _hashable_id(image_id: Any) -> Any:
-    # A collated id may arrive as a 0-d tensor or numpy scalar; those hash by identity, not value, so two
-    # captions of the same image would not be grouped.
-    if isinstance(image_id, (torch.Tensor, np.ndarray, np.generic)):
-        return image_id.item()
-    return image_id
-
-
-def _embedding_row(embed: Any, key: str) -> torch.Tensor:
-    embed = torch.as_tensor(embed)
-    if embed.dim() != 1:
-        raise ValueError(f'{key} must be a 1-D tensor per sample, got shape {tuple(embed.shape)}')
-    # clone(): a model usually returns rows of its batch tensor; a row view would keep the whole batch
-    # alive, and pickling it (collect_results_cpu dumps self.results) would write the whole batch storage.
-    return embed.detach().cpu().clone()
-
-
-def _pair_record(sample: dict) -> dict:
-    missing = [key for key in _PAIR_KEYS if key not in sample]
-    if missing:
-        raise KeyError(f'RetrievalMetric: a prediction lacks {missing}; it needs {list(_PAIR_KEYS)}')
-    return dict(image_embed=_embedding_row(sample['image_embed'], 'image_embed'),
-                text_embed=_embedding_row(sample['text_embed'], 'text_embed'),
-                image_id=_hashable_id(sample['image_id']),
-                dataset_name=str(sample['dataset_name']))
-
-
-def _group_by_dataset(records: List[dict]) -> Dict[str, List[dict]]:
-    groups: Dict[str, List[dict]] = {}  # insertion order = first appearance: stable key order in logs
-    for record in records:
-        groups.setdefault(record['dataset_name'], []).append(record)
-    return groups
-
-
-def _stack_rows(rows: List[torch.Tensor], what: str) -> torch.Tensor:
-    widths = {row.shape[0] for row in rows}
-    if len(widths) != 1:
-        raise ValueError(f'{what} have different widths {sorted(widths)}')
-    return torch.stack(rows)
-
-
-def _dedupe_images(records: List[dict]) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """One image row per image_id (its first occurrence), all captions, and each caption's image index.
-
-    The model embeds the image once per (image, caption) pair; evaluation must rank *distinct* images, or
-    an image would compete with its own copies in T→I and be counted several times in I→T.
-    """
-    image_index: Dict[Any, int] = {}
-    image_rows, text_rows, text_to_image = [], [], []
-    for record in records:
-        image_id = record['image_id']
-        if image_id not in image_index:
-            image_index[image_id] = len(image_rows)
-            image_rows.append(record['image_embed'])
-        text_rows.append(record['text_embed'])
-        text_to_image.append(image_index[image_id])
-    return (_stack_rows(image_rows, 'image embeddings'), _stack_rows(text_rows, 'text embeddings'),
-            torch.tensor(text_to_image, dtype=torch.long))
+from .pair_records import dedupe_images, group_by_dataset, pair_record
+from .retrieval import check_chunk_size, check_max_chunk_bytes, retrieval_metrics
 
 
 @METRICS.register_module()
@@ -126,8 +60,8 @@ class RetrievalMetric(BaseMetric):
                  collect_device: str = 'cpu', prefix: Optional[str] = None,
                  collect_dir: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
-        _check_chunk_size(chunk_size)
-        _check_max_chunk_bytes(max_chunk_bytes)
+        check_chunk_size(chunk_size)
+        check_max_chunk_bytes(max_chunk_bytes)
         self.chunk_size = chunk_size
         self.max_chunk_bytes = max_chunk_bytes
         # Checked now, so that 'cuda' on a machine without one fails when the config is built, not after
@@ -144,15 +78,15 @@ class RetrievalMetric(BaseMetric):
 
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
         # One record per pair: collect_results' truncation to the dataset size counts entries (see above).
-        self.results.extend(_pair_record(sample) for sample in data_samples)
+        self.results.extend(pair_record(sample) for sample in data_samples)
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         if not results:
             raise ValueError('RetrievalMetric received no predictions to evaluate')
         metrics: Dict[str, float] = {}
         rsums = []
-        for dataset_name, records in _group_by_dataset(results).items():
-            image_embeds, text_embeds, text_to_image = _dedupe_images(records)
+        for dataset_name, records in group_by_dataset(results).items():
+            image_embeds, text_embeds, text_to_image = dedupe_images(records)
             scores = retrieval_metrics(image_embeds, text_embeds, text_to_image, self.chunk_size,
                                        device=self.compute_device(), max_chunk_bytes=self.max_chunk_bytes)
             metrics.update({f'{dataset_name}/{name}': value for name, value in scores.items()})

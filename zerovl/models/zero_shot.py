@@ -12,6 +12,7 @@ import torch
 from zerovl.registry import MODELS
 from .dual_encoder import DualEncoder
 from .heads import l2_normalize
+from .text_embedding import embed_texts
 from .zero_shot_prompts import ClassNames, fill_template, resolve_classnames, resolve_templates
 
 # A task is what a class-embedding matrix depends on: the classes' names and the templates.
@@ -78,7 +79,7 @@ class ZeroShotClassifier(DualEncoder):
     def tokenizer(self):
         # Built on first use: building the model (or printing its config) needs no tokenizer files.
         if self._tokenizer is None:
-            from zerovl.datasets.transforms.tokenize import build_tokenizer
+            from zerovl.utils.tokenizer import build_tokenizer
             self._tokenizer = build_tokenizer(self.tokenizer_name)
         return self._tokenizer
 
@@ -102,18 +103,11 @@ class ZeroShotClassifier(DualEncoder):
         prompts = [[fill_template(template, name) for name in names for template in templates]
                    for names in classnames]
         flat = [prompt for class_prompts in prompts for prompt in class_prompts]
-        embeds = torch.cat([self.encode_prompts(flat[start:start + self.text_batch_size])
-                            for start in range(0, len(flat), self.text_batch_size)])
+        embeds = embed_texts(self, self.tokenizer, flat, self.max_length, self.text_batch_size)
         # Classes may have different numbers of synonyms, so the mean is taken per slice of the batch.
         bounds = list(itertools.accumulate([0] + [len(class_prompts) for class_prompts in prompts]))
         means = torch.stack([embeds[start:end].mean(0) for start, end in zip(bounds[:-1], bounds[1:])])
         return l2_normalize(means)
-
-    def encode_prompts(self, prompts: List[str]) -> torch.Tensor:
-        encoded = self.tokenizer(prompts, padding='max_length', truncation=True, max_length=self.max_length,
-                                 return_attention_mask=True, return_tensors='pt')
-        device = next(self.text_tower.parameters()).device
-        return self.encode_text(encoded['input_ids'].to(device), encoded['attention_mask'].to(device))
 
     def clear_class_embeddings(self) -> None:
         self._class_embeds = {}

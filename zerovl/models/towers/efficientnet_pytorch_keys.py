@@ -6,19 +6,15 @@ is only safe when checked: every pair must agree on its last name component (``w
 ``running_mean``, ...), which catches a swapped BatchNorm weight/bias that shapes alone would not, and on
 its shape. The first disagreement stops the conversion with both names.
 
-The result is written as safetensors (no pickle), which ``TimmImageTower(checkpoint=...)`` hands to timm's
+The result is written as safetensors (no pickle, ``zerovl.utils.safetensors_file``), which ``TimmImageTower(checkpoint=...)`` hands to timm's
 own pretrained loader; with ``num_classes=0`` timm drops the ImageNet classifier there.
 """
-import os
 from collections import OrderedDict
 from typing import Mapping
 
 import torch
-from safetensors.torch import save_file
 
-from zerovl.utils.atomic_file import partial_path, publish
-
-__all__ = ['KeyMappingError', 'map_state_dict_by_order', 'convert_efficientnet_pytorch', 'save_safetensors']
+__all__ = ['KeyMappingError', 'map_state_dict_by_order', 'convert_efficientnet_pytorch']
 
 
 class KeyMappingError(ValueError):
@@ -56,15 +52,3 @@ def convert_efficientnet_pytorch(source_path: str, model_name: str = 'tf_efficie
     # With the classifier (num_classes left at 1000), so the file is a complete ImageNet model.
     target = timm.create_model(model_name, pretrained=False).state_dict()
     return map_state_dict_by_order(source, target, source_path, f'timm {model_name}')
-
-
-def save_safetensors(state_dict: Mapping[str, torch.Tensor], path: str) -> str:
-    """Write atomically: an interrupted run never leaves a truncated file that looks like weights."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    partial = partial_path(path)
-    save_file({key: value.contiguous() for key, value in state_dict.items()}, partial)
-    # safetensors creates its files owner-only (0600); weights are no secret, and a shared data/ folder
-    # must let other users' runs read them.
-    os.chmod(partial, 0o644)
-    publish(partial, path)
-    return path

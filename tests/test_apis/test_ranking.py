@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from zerovl.visualization import top_k
+from zerovl.apis.ranking import top_k
 
 
 def unit(angle_degrees: float) -> list:
