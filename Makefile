@@ -34,9 +34,9 @@ real-assets: $(STAMP)
 		{ echo "error: npm is needed for emoji-datasource-google (Debian: apt-get install npm)"; exit 1; }
 	grep -qs '"version": "$(EMOJI_VERSION)"' $(EMOJI_PKG)/package.json || \
 		npm install --prefix $(NPM_PREFIX) --no-audit --no-fund emoji-datasource-google@$(EMOJI_VERSION)
-	$(PY) tools/convert/efficientnet_lite0_to_timm.py --out data/pretrained/tf_efficientnet_lite0.safetensors
-	$(PY) tools/convert/link_minilm.py --out data/pretrained/all-MiniLM-L6-v2
-	$(PY) tools/data/emoji_to_csv.py $(EMOJI_PKG) data --name emoji
+	$(PY) tools/model_converters/efficientnet_lite0_to_timm.py --out data/pretrained/tf_efficientnet_lite0.safetensors
+	$(PY) tools/model_converters/link_minilm.py --out data/pretrained/all-MiniLM-L6-v2
+	$(PY) tools/dataset_converters/emoji_to_csv.py $(EMOJI_PKG) data --name emoji
 
 # requirements/benchmark.txt (open_clip, for the benchmark's --accum-freq row) goes in without dependency
 # resolution: resolving it would touch the pinned torch.
@@ -54,7 +54,7 @@ DEMO_CKPT = $(DEMO_WORK)/epoch_$(shell $(PY) -c \
 
 # --overwrite: a second `make demo` trains afresh; the first run's checkpoints go to $(DEMO_WORK)/overwritten/.
 demo: $(STAMP)
-	$(PY) tools/data/make_synthetic.py $(DEMO_DATA)
+	$(PY) tools/dataset_converters/make_synthetic.py $(DEMO_DATA)
 	$(PY) tools/train.py configs/zerovl/zerovl_demo.py --work-dir $(DEMO_WORK) --overwrite
 	$(PY) tools/test.py configs/zerovl/zerovl_demo.py $(DEMO_CKPT) --work-dir $(DEMO_WORK) \
 		--out $(DEMO_WORK)/metrics.json
@@ -76,7 +76,7 @@ test: $(STAMP) optional-assets
 # On a machine with a CUDA GPU: the test suite with the GPU visible, ZeroVL's full recipe killed and resumed,
 # train-step rows and DGA gradient agreement, in at most 8 minutes (docs/benchmarks.md). Exits 2 without a GPU.
 gpu-check: $(STAMP)
-	PYTHON=$(PY) bash tools/analysis_tools/gpu_check.sh
+	PYTHON=$(PY) bash tools/benchmarks/gpu_check.sh
 
 clean:
 	rm -rf work_dirs $(DEMO_DATA)

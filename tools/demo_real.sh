@@ -31,7 +31,7 @@ step "retrieval before" "$PY" tools/test.py "$CFG" --work-dir "$WORK/eval_before
 step "fine-tune ($EPOCHS epochs)" "$PY" tools/train.py "$CFG" --work-dir "$WORK" --overwrite
 step "retrieval after" "$PY" tools/test.py "$CFG" "$CKPT" --work-dir "$WORK/eval_after" --no-progress \
     --out "$WORK/retrieval_after.json"
-step "retrieval picture" "$PY" tools/analysis_tools/visualize_retrieval.py "$CFG" "$CKPT" --topk 5 \
+step "retrieval picture" "$PY" tools/visualization/visualize_retrieval.py "$CFG" "$CKPT" --topk 5 \
     --query "red heart" --query "cat face" --query "national flag" --query "smiling face" --out "$WORK/retrieval.png"
 
 if [ -d "$FASHION_MNIST" ]; then

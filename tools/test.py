@@ -19,7 +19,7 @@ from mmengine.runner import Runner
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from zerovl.engine import prepare_distributed  # noqa: E402
-from zerovl.engine.checkpoint import TRUST_ENV  # noqa: E402
+from zerovl.engine.checkpoint import add_trust_checkpoint_argument, trust_if_asked  # noqa: E402
 from zerovl.engine.hooks import EvalProgressHook  # noqa: E402
 from zerovl.engine.teardown import finish_run  # noqa: E402
 from zerovl.evaluation import format_metrics_table  # noqa: E402
@@ -36,8 +36,7 @@ def parse_args(argv=None):
                         help='checkpoint file; omitted: evaluate the model exactly as the config builds it')
     parser.add_argument('--work-dir', help='where the evaluation log goes')
     parser.add_argument('--out', help='write the metrics to this JSON file')
-    parser.add_argument('--trust-checkpoint', action='store_true',
-                        help='load the checkpoint with full pickle (only for files you trust)')
+    add_trust_checkpoint_argument(parser)
     parser.add_argument('--no-progress', action='store_true',
                         help='no progress display during evaluation (EvalProgressHook)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys')
@@ -65,8 +64,7 @@ def add_progress_hook(cfg) -> None:
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.trust_checkpoint:
-        os.environ[TRUST_ENV] = '1'
+    trust_if_asked(args)
     register_all_modules()
     try:
         cfg = load_config(args.config, args.cfg_options, args.work_dir)

@@ -13,7 +13,7 @@ from mmengine.runner import Runner
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from zerovl.engine import prepare_distributed  # noqa: E402
-from zerovl.engine.checkpoint import TRUST_ENV  # noqa: E402
+from zerovl.engine.checkpoint import add_trust_checkpoint_argument, trust_if_asked  # noqa: E402
 from zerovl.engine.resume_checkpoint import (NoLoadableCheckpointError, choose_resume_checkpoint,  # noqa: E402
                                              unreadable_reason)
 from zerovl.engine.teardown import finish_run  # noqa: E402
@@ -37,8 +37,7 @@ def parse_args(argv=None):
                              'them into WORK_DIR/overwritten/TIMESTAMP/')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: fp16 + GradScaler on CUDA, bf16 autocast on CPU')
-    parser.add_argument('--trust-checkpoint', action='store_true',
-                        help='load checkpoints with full pickle (only for files you trust)')
+    add_trust_checkpoint_argument(parser)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. train_dataloader.batch_size=64')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
@@ -113,8 +112,7 @@ def check_pretrained_weights(cfg: Config, config_file: str) -> None:
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.trust_checkpoint:
-        os.environ[TRUST_ENV] = '1'
+    trust_if_asked(args)
     register_all_modules()
     try:
         cfg, notes = build_config(args)

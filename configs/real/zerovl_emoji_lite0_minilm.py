@@ -3,8 +3,8 @@
 # parameters) and all-MiniLM-L6-v2 (BERT, 6 layers, 384-d, 22.7M) fine-tuned end to end on the Google emoji
 # and their names, with coin-flipping mixup, decoupled gradient accumulation, caption augmentation and ZeroVL's
 # optimiser and schedule. The towers are ordinary local files named by the usual tower arguments:
-#   data/pretrained/tf_efficientnet_lite0.safetensors   tools/convert/efficientnet_lite0_to_timm.py
-#   data/pretrained/all-MiniLM-L6-v2/                   tools/convert/link_minilm.py
+#   data/pretrained/tf_efficientnet_lite0.safetensors   tools/model_converters/efficientnet_lite0_to_timm.py
+#   data/pretrained/all-MiniLM-L6-v2/                   tools/model_converters/link_minilm.py
 #   python tools/train.py configs/real/zerovl_emoji_lite0_minilm.py
 _base_ = [
     '../_base_/datasets/emoji.py',

@@ -1,6 +1,6 @@
 # Zero-shot classification with the demo model (configs/zerovl/zerovl_demo.py) on the held-out images of
 # the synthetic set: each domain's shapes and colours, named in words, never seen as labels in training.
-#   python tools/data/make_synthetic.py data/synthetic   (writes the concept tables this reads)
+#   python tools/dataset_converters/make_synthetic.py data/synthetic   (writes the concept tables this reads)
 #   python tools/test.py configs/zero_shot/zerovl_demo_synthetic.py work_dirs/zerovl_demo/epoch_6.pth
 # The demo's model, as a ZeroShotClassifier: same parameters and buffers (mixup's step counter included),
 # so its checkpoints load with no missing or unexpected key. Training is switched off: this only evaluates.

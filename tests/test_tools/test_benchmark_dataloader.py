@@ -1,9 +1,9 @@
-"""tools/analysis_tools/benchmark_dataloader.py end to end, at a toy size."""
+"""tools/benchmarks/benchmark_dataloader.py end to end, at a toy size."""
 
 import pytest
 from zerovl.testing import load_script as load_script_at
 
-SCRIPT = 'tools/analysis_tools/benchmark_dataloader.py'
+SCRIPT = 'tools/benchmarks/benchmark_dataloader.py'
 
 
 def load_script():

@@ -8,7 +8,7 @@ import torch
 
 from zerovl.testing import load_script as load_script_at
 
-SCRIPT = Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools' / 'benchmark_retrieval.py'
+SCRIPT = Path(__file__).resolve().parents[2] / 'tools' / 'benchmarks' / 'benchmark_retrieval.py'
 
 
 def load_script():

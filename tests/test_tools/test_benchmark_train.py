@@ -1,4 +1,4 @@
-"""tools/analysis_tools/benchmark_train.py end to end, at a toy size, and its reporting pieces."""
+"""tools/benchmarks/benchmark_train.py end to end, at a toy size, and its reporting pieces."""
 import json
 import math
 import sys
@@ -7,7 +7,7 @@ import pytest
 
 from zerovl.testing import load_script as load_script_at
 
-SCRIPT = 'tools/analysis_tools/benchmark_train.py'
+SCRIPT = 'tools/benchmarks/benchmark_train.py'
 TINY = ['--towers', 'tiny', '--batch-size', '16', '--sub-batches', '4', '--warmup', '1', '--steps', '2',
         '--threads', '1']
 

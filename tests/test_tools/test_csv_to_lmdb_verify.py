@@ -1,4 +1,4 @@
-"""tools/data/csv_to_lmdb.py --verify lists every row the dataset would not serve (issue 14, item 4)."""
+"""tools/dataset_converters/csv_to_lmdb.py --verify lists every row the dataset would not serve (issue 14, item 4)."""
 import csv
 
 import cv2
@@ -24,7 +24,7 @@ def make_source(root, name):
 
 
 def verify(root, capsys, *extra):
-    main = load_script('tools/data/csv_to_lmdb.py').main
+    main = load_script('tools/dataset_converters/csv_to_lmdb.py').main
     status = main([str(root), 'toy', '--verify', '--no-progress', *extra])
     return status, capsys.readouterr().out
 

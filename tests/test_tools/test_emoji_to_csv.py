@@ -1,4 +1,4 @@
-"""tools/data/emoji_to_csv.py on a hand-made emoji-datasource package, and on the real one when installed."""
+"""tools/dataset_converters/emoji_to_csv.py on a hand-made emoji-datasource package, and on the real one when installed."""
 import csv
 import json
 import os.path as osp
@@ -14,7 +14,7 @@ from zerovl.datasets.converters.emoji import (DEFAULT_PACKAGE_DIR, NPM_PACKAGE, 
 from zerovl.datasets.transforms.loading import LoadImageFromFile
 from zerovl.testing import load_script as load_script_at
 
-SCRIPT = 'tools/data/emoji_to_csv.py'
+SCRIPT = 'tools/dataset_converters/emoji_to_csv.py'
 HEADER = ['image', 'image_id', 'caption', 'caption_id']
 
 # Each record exercises one caption rule (see zerovl/datasets/converters/emoji.py).

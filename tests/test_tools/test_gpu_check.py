@@ -8,7 +8,7 @@ import torch
 
 from zerovl.testing import load_script
 
-TOOLS = Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools'
+TOOLS = Path(__file__).resolve().parents[2] / 'tools' / 'benchmarks'
 
 
 @pytest.fixture(scope='module')
@@ -56,7 +56,7 @@ def test_without_a_gpu_the_check_says_so_and_fails():
     import os
     import subprocess
     env = dict(os.environ, CUDA_VISIBLE_DEVICES='', PYTHON=sys.executable)
-    result = subprocess.run(['bash', 'tools/analysis_tools/gpu_check.sh'], env=env, capture_output=True, text=True)
+    result = subprocess.run(['bash', 'tools/benchmarks/gpu_check.sh'], env=env, capture_output=True, text=True)
     assert result.returncode == 2
     assert 'no CUDA GPU is visible here' in result.stderr
 

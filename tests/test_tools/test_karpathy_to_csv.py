@@ -1,4 +1,4 @@
-"""tools/data/karpathy_to_csv.py on a hand-made Karpathy JSON of four images."""
+"""tools/dataset_converters/karpathy_to_csv.py on a hand-made Karpathy JSON of four images."""
 import csv
 import json
 import os.path as osp
@@ -11,7 +11,7 @@ from zerovl.datasets import ImageTextDataset
 from zerovl.datasets.converters.karpathy import KarpathyFormatError, convert_karpathy
 from zerovl.testing import load_script as load_script_at
 
-SCRIPT = 'tools/data/karpathy_to_csv.py'
+SCRIPT = 'tools/dataset_converters/karpathy_to_csv.py'
 HEADER = ['image', 'image_id', 'caption', 'caption_id']
 
 # One image per Karpathy split; captions carry commas, quotes and padding the CSV must keep/strip.

@@ -1,4 +1,4 @@
-"""tools/analysis_tools/visualize_retrieval.py end to end on a tiny DualEncoder and the synthetic set.
+"""tools/visualization/visualize_retrieval.py end to end on a tiny DualEncoder and the synthetic set.
 
 The rankings the tool draws are checked against rankings computed here by another path: the model's
 ``predict`` forward over the whole test set in one batch (what RetrievalMetric consumes), de-duplicated
@@ -23,7 +23,7 @@ from zerovl.visualization import GridLayout, thumbnail
 from zerovl.visualization.retrieval_grid import text_cell
 from zerovl.testing import load_script as load_script_at
 
-SCRIPT = 'tools/analysis_tools/visualize_retrieval.py'
+SCRIPT = 'tools/visualization/visualize_retrieval.py'
 TEXT_QUERIES = ['a red circle', 'a small blue square in the top right corner']
 TOPK = 4
 

@@ -12,7 +12,6 @@ against that config's model, key by key and shape by shape. The key mapping live
 ``zerovl/models/converters``; this script only wires it to the command line.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 from pathlib import Path
@@ -20,7 +19,8 @@ from pathlib import Path
 # Run from a checkout without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from zerovl.engine.checkpoint import TRUST_ENV, UnsafeCheckpointError, load_from_local  # noqa: E402
+from zerovl.engine.checkpoint import (UnsafeCheckpointError, add_trust_checkpoint_argument,  # noqa: E402
+                                      load_from_local, trust_if_asked)
 from zerovl.models.converters import (NORMALISATIONS, OriginalCheckpointError, check_against_model,  # noqa: E402
                                       config_snippet, conversion_meta, convert_state_dict, extract_state_dict,
                                       model_overrides, normalisation, save_checkpoint, save_snippet)
@@ -38,8 +38,7 @@ def parse_args(argv=None):
                         help='τ when the checkpoint holds none (a constant-τ run; default 0.02)')
     parser.add_argument('--config', help='check the converted weights against the model of this zerovl config')
     parser.add_argument('--snippet', help='where to write the config snippet (default: OUT without .pth + _config.py)')
-    parser.add_argument('--trust-checkpoint', action='store_true',
-                        help='load SRC with full pickle (only for a file you trust)')
+    add_trust_checkpoint_argument(parser)
     args = parser.parse_args(argv)
     if args.variant is None and (args.mean is None or args.std is None):
         parser.error('state the normalisation the checkpoint expects: --variant 14m|100m, or --mean and --std')
@@ -73,8 +72,7 @@ def check_with_config(config_file: str, overrides: dict, state_dict: dict) -> No
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if args.trust_checkpoint:
-        os.environ[TRUST_ENV] = '1'
+    trust_if_asked(args)
     try:
         norm = normalisation(args.variant, args.mean, args.std)
         original = extract_state_dict(load_from_local(args.src, map_location='cpu'), args.src)

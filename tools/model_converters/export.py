@@ -9,7 +9,6 @@ config copied alongside. ``zerovl.apis.ZeroVLInferencer.from_exported(OUT_DIR)``
 load it without a Runner. The logic lives in ``zerovl/apis/export.py``.
 """
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -20,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from zerovl.apis.export import export_model  # noqa: E402
 from zerovl.apis.exported import ExportError  # noqa: E402
-from zerovl.engine.checkpoint import TRUST_ENV, UnsafeCheckpointError  # noqa: E402
+from zerovl.engine.checkpoint import UnsafeCheckpointError, add_trust_checkpoint_argument, trust_if_asked  # noqa: E402
 from zerovl.utils import load_config, register_all_modules  # noqa: E402
 
 
@@ -29,16 +28,14 @@ def parse_args(argv=None):
     parser.add_argument('config', help='the config the checkpoint was trained (or converted) with')
     parser.add_argument('checkpoint', help='a zerovl checkpoint (e.g. work_dirs/NAME/epoch_20.pth)')
     parser.add_argument('out_dir', help='the folder to write the export into')
-    parser.add_argument('--trust-checkpoint', action='store_true',
-                        help='load the checkpoint with full pickle (only for files you trust)')
+    add_trust_checkpoint_argument(parser)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys')
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if args.trust_checkpoint:
-        os.environ[TRUST_ENV] = '1'
+    trust_if_asked(args)
     register_all_modules()
     try:
         cfg = load_config(args.config, args.cfg_options)

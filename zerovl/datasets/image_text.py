@@ -45,7 +45,7 @@ class ImageTextDataset(BaseDataset):
         ann_file: overrides ``{name}/{split}_anno.csv`` (relative paths are joined to ``data_root``).
         img_dir: overrides ``{name}/{split}`` (relative paths are joined to ``data_root``).
         source: 'files' (the CSV and the image folder) or 'lmdb' (rows and images from the shards
-            under ``lmdb_path``, written by tools/data/csv_to_lmdb.py; no CSV or folder needed).
+            under ``lmdb_path``, written by tools/dataset_converters/csv_to_lmdb.py; no CSV or folder needed).
         lmdb_path: overrides ``{name}/{split}.lmdb`` (relative paths are joined to ``data_root``).
         on_error: 'raise' stops at the first bad row or sample with an error naming it; 'skip' drops
             bad rows while loading and replaces a bad sample by the next good one of this dataset.

@@ -1,6 +1,6 @@
 """The LMDB copy of one split of one source: layout, keys, and read-only access per process.
 
-Layout (written by ``tools/data/csv_to_lmdb.py``, default ``{data_root}/{name}/{split}.lmdb``)::
+Layout (written by ``tools/dataset_converters/csv_to_lmdb.py``, default ``{data_root}/{name}/{split}.lmdb``)::
 
     {split}.lmdb/shard-00000/   one LMDB environment per shard (data.mdb, lock.mdb)
     {split}.lmdb/shard-00001/   ...
@@ -149,7 +149,7 @@ def load_shards(lmdb_path: str) -> List[Tuple[str, dict, List[AnnotationRow]]]:
     paths = list_shards(lmdb_path)
     if not paths:
         raise FileNotFoundError(f'no LMDB shards ({SHARD_PREFIX}*) under {osp.abspath(lmdb_path)}; '
-                                f'convert the CSV with tools/data/csv_to_lmdb.py')
+                                f'convert the CSV with tools/dataset_converters/csv_to_lmdb.py')
     shards = []
     for index, path in enumerate(paths):
         env = open_readonly(path)
@@ -167,10 +167,10 @@ def load_shards(lmdb_path: str) -> List[Tuple[str, dict, List[AnnotationRow]]]:
 def _check_meta(path: str, meta: dict, index: int, count: int) -> None:
     if meta.get('format_version') != FORMAT_VERSION:
         raise RuntimeError(f'{path}: LMDB format version {meta.get("format_version")}, this code reads '
-                           f'{FORMAT_VERSION}; convert the CSV again with tools/data/csv_to_lmdb.py')
+                           f'{FORMAT_VERSION}; convert the CSV again with tools/dataset_converters/csv_to_lmdb.py')
     if not meta.get('complete'):
         raise RuntimeError(f'{path}: shard is incomplete (conversion interrupted?); rerun '
-                           f'tools/data/csv_to_lmdb.py with the same arguments to resume it')
+                           f'tools/dataset_converters/csv_to_lmdb.py with the same arguments to resume it')
     if meta.get('shard') != index or meta.get('num_shards') != count:
         raise RuntimeError(f'{path}: shard {meta.get("shard")} of {meta.get("num_shards")} found as '
                            f'folder {index} of {count}; shards are missing or left over from another '

@@ -78,3 +78,16 @@ def register_safe_loader() -> None:
     """Make every local-path checkpoint load in MMEngine (``load_from``, ``resume``, ``load_checkpoint``)
     go through :func:`safe_load`. The empty prefix is MMEngine's scheme for local paths."""
     CheckpointLoader.register_scheme(prefixes='', loader=load_from_local, force=True)
+
+
+def add_trust_checkpoint_argument(parser) -> None:
+    """The tools' ``--trust-checkpoint`` flag: one wording, one effect (:func:`trust_if_asked`)."""
+    parser.add_argument('--trust-checkpoint', action='store_true',
+                        help=f'load checkpoints with full pickle, which can run code: only for files you trust '
+                             f'(sets {TRUST_ENV}=1 for this process and the ones it starts)')
+
+
+def trust_if_asked(args) -> None:
+    """Apply ``--trust-checkpoint``: through the environment, so worker and rank processes inherit it."""
+    if getattr(args, 'trust_checkpoint', False):
+        os.environ[TRUST_ENV] = '1'

@@ -12,7 +12,7 @@ from .schedules import RunLength, settle_param_schedulers
 
 def configured_batch_size(cfg) -> Optional[int]:
     """``train_dataloader.batch_size`` of the run's config; None for a DataLoader handed to the Runner
-    as an object (its items may be whole pre-collated batches: tools/analysis_tools/benchmark_train.py)."""
+    as an object (its items may be whole pre-collated batches: tools/benchmarks/benchmark_train.py)."""
     loader = cfg.get('train_dataloader') if cfg is not None else None
     batch_size = loader.get('batch_size') if isinstance(loader, Mapping) else None
     return batch_size if isinstance(batch_size, int) else None

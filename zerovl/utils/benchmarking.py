@@ -1,4 +1,4 @@
-"""What benchmarks under tools/analysis_tools/ share: a description of the machine and peak memory."""
+"""What benchmarks under tools/benchmarks/ share: a description of the machine and peak memory."""
 import os
 import platform
 import resource

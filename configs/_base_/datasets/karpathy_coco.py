@@ -1,4 +1,4 @@
-# Fine-tuning data: COCO in the Karpathy split, converted by tools/data/karpathy_to_csv.py
+# Fine-tuning data: COCO in the Karpathy split, converted by tools/dataset_converters/karpathy_to_csv.py
 # (docs/data_preparation.md): {data_root}/coco/{train,val,valid}_anno.csv, where train = Karpathy
 # train + restval (113,287 images / 566,747 captions), val = the 5k validation images (checkpoint
 # selection during training) and valid = the 5k test images / 25k captions every result is reported on.

@@ -1,4 +1,4 @@
-# The bundled two-domain synthetic set (tools/data/make_synthetic.py data/synthetic), in ZeroVL's original
+# The bundled two-domain synthetic set (tools/dataset_converters/make_synthetic.py data/synthetic), in ZeroVL's original
 # layout. Its WordPiece vocabulary is generated with it, so small text towers train from scratch offline.
 data_root = 'data/synthetic'
 tokenizer = data_root + '/vocab.txt'

@@ -7,7 +7,7 @@ data_root = 'data'
 train_names = ['cc3m', 'sbu', 'cc12m']
 val_names = ['coco', 'f30k']
 # 'files' reads {name}/{split}_anno.csv + {split}/; 'lmdb' reads {name}/{split}.lmdb written by
-# tools/data/csv_to_lmdb.py (docs/data_preparation.md). Bad inputs: training datasets skip and count
+# tools/dataset_converters/csv_to_lmdb.py (docs/data_preparation.md). Bad inputs: training datasets skip and count
 # them (on_error='skip', max_skip_ratio=0.01 by default), evaluation ones (test_mode=True) raise.
 source = 'files'
 train_pipeline = _base_.train_pipeline

@@ -1,4 +1,4 @@
-"""The generated two-domain image-caption set (offline: ``tools/data/make_synthetic.py``)."""
+"""The generated two-domain image-caption set (offline: ``tools/dataset_converters/make_synthetic.py``)."""
 from .generator import (ANNO_HEADER, CONCEPTS_HEADER, FORMAT_VERSION, GRAMMARS, SPLITS, basic_tokens, build_vocab,
                         make_synthetic_dataset)
 from .scenes import ALL_CONCEPTS, DOMAINS, Concept, render_scene

@@ -1,6 +1,6 @@
 """Generate (or reuse) the two-domain synthetic image-caption set.
 
-    python tools/data/make_synthetic.py data/synthetic --train-a 3200 --train-b 1000 --seed 0
+    python tools/dataset_converters/make_synthetic.py data/synthetic --train-a 3200 --train-b 1000 --seed 0
 """
 import argparse
 import sys

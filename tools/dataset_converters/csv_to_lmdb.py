@@ -1,8 +1,8 @@
 """Convert one split of a source in ZeroVL's layout (CSV + image folder) into LMDB shards, or verify them.
 
     # data/cc3m/train_anno.csv + data/cc3m/train/  ->  data/cc3m/train.lmdb/shard-*/
-    python tools/data/csv_to_lmdb.py data cc3m --split train --max-rows-per-shard 1000000 --max-side 512
-    python tools/data/csv_to_lmdb.py data cc3m --split train --verify-only
+    python tools/dataset_converters/csv_to_lmdb.py data cc3m --split train --max-rows-per-shard 1000000 --max-side 512
+    python tools/dataset_converters/csv_to_lmdb.py data cc3m --split train --verify-only
 
 Rerunning the same command resumes an interrupted conversion and skips finished shards. Image files
 are read as the loader reads them: regular files only, at most --max-bytes, inside the image folder

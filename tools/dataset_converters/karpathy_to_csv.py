@@ -1,8 +1,8 @@
 """Convert a Karpathy split JSON into ZeroVL annotation CSVs (train/val/test/valid_anno.csv).
 
     # data/coco/{train,val,test,valid}_anno.csv, image folders linked to /datasets/coco
-    python tools/data/karpathy_to_csv.py dataset_coco.json /datasets/coco data coco --link-images
-    python tools/data/karpathy_to_csv.py dataset_flickr30k.json /datasets/flickr30k/images data flickr30k
+    python tools/dataset_converters/karpathy_to_csv.py dataset_coco.json /datasets/coco data coco --link-images
+    python tools/dataset_converters/karpathy_to_csv.py dataset_flickr30k.json /datasets/flickr30k/images data flickr30k
 
 train = Karpathy train + restval; valid = test (the split evaluation reads). The ``image`` column is
 ``filepath/filename`` relative to IMAGE_ROOT, so every {split}/ image folder is IMAGE_ROOT itself:

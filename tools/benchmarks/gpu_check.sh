@@ -2,7 +2,7 @@
 # make gpu-check: zerovl on a GPU in one command, at most 8 minutes, nothing downloaded. The test suite
 # with the GPU visible, ZeroVL's full recipe killed mid-epoch and resumed through dist_train.sh, the
 # train-step rows and the fp16/bf16 DGA gradient agreement; one JSON + markdown report (docs/benchmarks.md).
-#   bash tools/analysis_tools/gpu_check.sh [--report-dir work_dirs/gpu_check] [--parts suite e2e speed agreement]
+#   bash tools/benchmarks/gpu_check.sh [--report-dir work_dirs/gpu_check] [--parts suite e2e speed agreement]
 # Needs a CUDA GPU and the repository's environment (make install); without a GPU it says so and exits 2.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -14,4 +14,4 @@ if ! "$PYTHON" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() el
 fi
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 export PYTHON
-exec timeout "${GPU_CHECK_TIMEOUT:-480}" "$PYTHON" tools/analysis_tools/gpu_check.py --device cuda "$@"
+exec timeout "${GPU_CHECK_TIMEOUT:-480}" "$PYTHON" tools/benchmarks/gpu_check.py --device cuda "$@"

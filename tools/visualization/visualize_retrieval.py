@@ -1,6 +1,6 @@
 """Draw what a checkpoint retrieves from an evaluation set, as a PNG grid.
 
-    python tools/analysis_tools/visualize_retrieval.py CONFIG CHECKPOINT \\
+    python tools/visualization/visualize_retrieval.py CONFIG CHECKPOINT \\
         --query "a red circle" --query "a small blue square" --image my_photo.jpg --topk 5 --out grid.png
 
 The gallery is the dataset of the config's test dataloader (``--split-dataloader val`` for the
@@ -22,7 +22,7 @@ from mmengine.config import DictAction
 # Run from a checkout without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from zerovl.engine.checkpoint import TRUST_ENV  # noqa: E402
+from zerovl.engine.checkpoint import add_trust_checkpoint_argument, trust_if_asked  # noqa: E402
 from zerovl.utils import load_config, register_all_modules  # noqa: E402
 from zerovl.apis.ranking import top_k  # noqa: E402
 from zerovl.datasets.transforms.tokenize import find_tokenize  # noqa: E402
@@ -47,8 +47,7 @@ def parse_args(argv=None):
                         help='keep only this source of the gallery (its dataset_name; repeatable)')
     parser.add_argument('--batch-size', type=int, help="embedding batch size (default: the dataloader's)")
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    parser.add_argument('--trust-checkpoint', action='store_true',
-                        help='load the checkpoint with full pickle (only for files you trust)')
+    add_trust_checkpoint_argument(parser)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys')
     args = parser.parse_args(argv)
     if not args.query and not args.image:
@@ -128,8 +127,7 @@ def main(argv=None) -> dict:
     for path in args.image:  # before the gallery pass, which is the slow part
         if not os.path.isfile(path):
             raise FileNotFoundError(f'query image {path} does not exist')
-    if args.trust_checkpoint:
-        os.environ[TRUST_ENV] = '1'
+    trust_if_asked(args)
     register_all_modules()
     cfg = load_config(args.config, args.cfg_options)
     loader_cfg, dataset = build_gallery_dataset(cfg, args.split_dataloader)

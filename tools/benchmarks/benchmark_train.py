@@ -1,7 +1,7 @@
 """Seconds per training step and peak memory: our Runner step, a bare PyTorch loop, DGA, open_clip.
 
-    python tools/analysis_tools/benchmark_train.py                      # CPU, the demo's towers
-    python tools/analysis_tools/benchmark_train.py --device cuda --towers vit-b16-bert-base \
+    python tools/benchmarks/benchmark_train.py                      # CPU, the demo's towers
+    python tools/benchmarks/benchmark_train.py --device cuda --towers vit-b16-bert-base \
         --batch-size 256 --sub-batches 8 --out results.json           # GPU, AMP fp16
 
 Every row trains the same towers (the demo's by default: timm resnet10t at 64 px + a 2-layer BERT built
@@ -725,7 +725,7 @@ def report(args, command: str, settings: Settings, results: Dict[str, dict], che
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    command = 'python tools/analysis_tools/benchmark_train.py ' + ' '.join(sys.argv[1:] if argv is None else argv)
+    command = 'python tools/benchmarks/benchmark_train.py ' + ' '.join(sys.argv[1:] if argv is None else argv)
     settings = benchmark_settings(args)
     load_at_start = os.getloadavg()[0]
     check = None if args.no_check else in_fresh_process(check_same_math, check_settings(args))

@@ -2,7 +2,7 @@
 
     npm install --prefix data/npm emoji-datasource-google@16.0.0      # or: make real-assets
     # data/emoji/{train,valid}_anno.csv and data/emoji/{train,valid}/*.png (RGB, composited on white)
-    python tools/data/emoji_to_csv.py data/npm/node_modules/emoji-datasource-google data
+    python tools/dataset_converters/emoji_to_csv.py data/npm/node_modules/emoji-datasource-google data
 
 Captions are the emoji's Unicode name plus its wordy short names, each owned by one image; 15 % of the
 images (seeded) are held out. The rules are in zerovl/datasets/converters/emoji.py and docs/real_demo.md.

@@ -1,6 +1,6 @@
 """Images per second of the data path: LMDB + OpenCV vs files + OpenCV vs files + PIL, side by side.
 
-    python tools/analysis_tools/benchmark_dataloader.py --num-images 2000 --workers 0 2 --repeats 3
+    python tools/benchmarks/benchmark_dataloader.py --num-images 2000 --workers 0 2 --repeats 3
 
 Generates ``--num-images`` JPEGs of natural-looking content (noise with a 1/f-like spectrum plus
 shapes, sides 256-500 px, quality 90) in ZeroVL's layout, converts them to LMDB, and times a full
@@ -209,7 +209,7 @@ def single_threaded_main_process() -> None:
 def main(argv=None) -> List[dict]:
     args = parse_args(argv)
     single_threaded_main_process()
-    command = 'python tools/analysis_tools/benchmark_dataloader.py ' + ' '.join(sys.argv[1:] if argv is None else argv)
+    command = 'python tools/benchmarks/benchmark_dataloader.py ' + ' '.join(sys.argv[1:] if argv is None else argv)
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = args.data_dir or tmp
         start = time.perf_counter()

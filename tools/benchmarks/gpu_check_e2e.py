@@ -1,6 +1,6 @@
 """ZeroVL's full recipe end to end on the visible GPUs, killed mid-epoch and resumed.
 
-    python tools/analysis_tools/gpu_check_e2e.py --work-dir work_dirs/gpu_check/e2e [--gpus 1]
+    python tools/benchmarks/gpu_check_e2e.py --work-dir work_dirs/gpu_check/e2e [--gpus 1]
 
 The model is zerovl_14m's (ViT-B/16 + BERT-base, here at random init: nothing is downloaded) with its
 pipelines (RandomResizedCrop + AutoAugment, caption augmentation), debiased sampling, coin-flip mixup,
@@ -53,7 +53,7 @@ def vocabulary_size(data_root: str) -> int:
 def recipe_config(args, work_dir: str) -> Config:
     """zerovl_14m on the synthetic set: same recipe, towers at random init, checkpoints by iteration."""
     if not osp.isfile(osp.join(SYNTHETIC, 'vocab.txt')):
-        subprocess.run([sys.executable, 'tools/data/make_synthetic.py', SYNTHETIC], cwd=REPO, check=True)
+        subprocess.run([sys.executable, 'tools/dataset_converters/make_synthetic.py', SYNTHETIC], cwd=REPO, check=True)
     cfg = Config.fromfile(RECIPE)
     for loader, names in (('train_dataloader', ['synth_a', 'synth_b']), ('val_dataloader', ['synth_a', 'synth_b'])):
         for dataset, name in zip(cfg[loader].dataset.datasets, names):

@@ -1,8 +1,8 @@
 """Exact retrieval recall at scale: zerovl's one-pass metric vs one bare matmul vs a full argsort.
 
-    python tools/analysis_tools/benchmark_retrieval.py --sizes 5000x25000 100000x500000
-    python tools/analysis_tools/benchmark_retrieval.py --sizes 200000x1000000 --methods zerovl
-    python tools/analysis_tools/benchmark_retrieval.py --sizes 200000x1000000 --methods matmul zerovl --device cuda
+    python tools/benchmarks/benchmark_retrieval.py --sizes 5000x25000 100000x500000
+    python tools/benchmarks/benchmark_retrieval.py --sizes 200000x1000000 --methods zerovl
+    python tools/benchmarks/benchmark_retrieval.py --sizes 200000x1000000 --methods matmul zerovl --device cuda
 
 A size is IMAGESxCAPTIONS (COCO's 5k test split has 25k captions). Every row runs in a fresh
 process on the same seeded embeddings, so its peak memory is its own:
@@ -206,7 +206,7 @@ def main(argv=None) -> List[dict]:
     if args.row:
         run_row(args)
         return []
-    command = 'python tools/analysis_tools/benchmark_retrieval.py ' + ' '.join(sys.argv[1:] if argv is None else argv)
+    command = 'python tools/benchmarks/benchmark_retrieval.py ' + ' '.join(sys.argv[1:] if argv is None else argv)
     rows: List[Dict] = []
     for size in args.sizes:
         num_images, num_captions = parse_size(size)

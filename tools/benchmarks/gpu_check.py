@@ -1,7 +1,7 @@
 """The GPU check (``make gpu-check``): zerovl on a GPU, in at most 8 minutes, one report.
 
-    make gpu-check                                    # = bash tools/analysis_tools/gpu_check.sh
-    python tools/analysis_tools/gpu_check.py --device cpu --towers tiny --batch-size 16 --parts speed agreement
+    make gpu-check                                    # = bash tools/benchmarks/gpu_check.sh
+    python tools/benchmarks/gpu_check.py --device cpu --towers tiny --batch-size 16 --parts speed agreement
 
 Four parts, each in its own process with its own time limit, one JSON + markdown report in
 ``--report-dir``:
@@ -94,7 +94,7 @@ def test_suite(args, report_dir: Path) -> dict:
 
 def end_to_end(args, report_dir: Path) -> dict:
     out = report_dir / 'e2e.json'
-    command = [sys.executable, str(REPO / 'tools/analysis_tools/gpu_check_e2e.py'), '--work-dir',
+    command = [sys.executable, str(REPO / 'tools/benchmarks/gpu_check_e2e.py'), '--work-dir',
                str(report_dir / 'e2e'), '--device', args.device, '--timeout', str(args.e2e_timeout),
                '--gpus', str(max(1, torch.cuda.device_count())), '--out', str(out)]
     with open(report_dir / 'e2e.log', 'w') as log:
