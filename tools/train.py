@@ -17,6 +17,8 @@ from zerovl.utils import load_config, register_all_modules  # noqa: E402
 from zerovl.utils.device import DeviceUnavailableError, add_device_argument, pin_run_device  # noqa: E402
 from zerovl.utils.state_dict_fit import StateDictMismatchError  # noqa: E402
 
+AMP_DTYPES = ('float16', 'bfloat16')
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a zerovl model')
@@ -26,6 +28,9 @@ def parse_args(argv=None):
                         help='resume from CKPT, or from the latest checkpoint in the work dir if none is given')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: fp16 + GradScaler on CUDA, bf16 autocast on CPU')
+    parser.add_argument('--amp-dtype', choices=AMP_DTYPES, default=None,
+                        help='mixed precision in this dtype (implies --amp): bfloat16 autocasts without a loss '
+                             'scaler, also on CUDA where the GPU has bf16 (Ampere or newer)')
     parser.add_argument('--trust-checkpoint', action='store_true',
                         help='load checkpoints with full pickle (only for files you trust)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -39,8 +44,10 @@ def parse_args(argv=None):
 
 def build_config(args) -> Config:
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
-    if args.amp:
+    if args.amp or args.amp_dtype:
         cfg.optim_wrapper.type = 'DeviceAmpOptimWrapper'
+    if args.amp_dtype:
+        cfg.optim_wrapper.dtype = args.amp_dtype
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume:
