@@ -40,7 +40,7 @@ def test_amp_alone_keeps_fp16_with_scaler_on_a_gpu(emulated_gpu):
 
 def test_bf16_on_a_gpu_without_it_is_refused(emulated_gpu):
     emulated_gpu['bf16'] = False
-    with pytest.raises(ValueError, match=r'optim_wrapper.dtype=bfloat16 \(--amp-dtype bfloat16\) needs a GPU'):
+    with pytest.raises(ValueError, match=r'optim_wrapper.dtype=bfloat16 \(--amp-dtype bfloat16\) needs'):
         DeviceAmpOptimWrapper(dtype='bfloat16', optimizer=sgd())
 
 
@@ -51,7 +51,8 @@ def test_train_flags_select_the_wrapper_and_dtype(flags, dtype):
     register_all_modules()
     previous = mmengine_device.DEVICE
     try:
-        cfg = train.build_config(train.parse_args(['configs/zerovl/zerovl_demo.py', '--device', 'cpu', *flags]))
+        args = train.parse_args(['configs/zerovl/zerovl_demo.py', '--device', 'cpu', *flags])
+        cfg = train.build_config(args)
     finally:
         mmengine_device.DEVICE = previous
     assert cfg.optim_wrapper.type == 'DeviceAmpOptimWrapper'
