@@ -56,6 +56,16 @@ def test_dga_step_has_no_host_synchronisation():
     assert torch.isfinite(log_vars['loss']) and wrapper.grads  # the step ran to the optimizer
 
 
+def test_a_whole_train_step_after_the_first_has_no_host_synchronisation():
+    """Beyond the DGA loop: preprocessing, the mixup decision (its counter is read once), the step."""
+    model = tiny_model(mixup=MIXUP, dga=dict(sub_batch_size=4))
+    wrapper = capture_wrapper(model)
+    model.train_step(make_batch(), wrapper)
+    with forbid_host_sync():
+        log_vars = model.train_step(make_batch(seed=2), wrapper)
+    assert torch.isfinite(log_vars['loss'])
+
+
 def test_the_guard_catches_a_sync_in_the_loss():
     model = tiny_model(dga=dict(sub_batch_size=4))
     forward = model.loss_module.forward
