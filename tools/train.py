@@ -24,6 +24,8 @@ from zerovl.utils.config_overrides import ConfigOverrideError  # noqa: E402
 from zerovl.utils.device import DeviceUnavailableError, add_device_argument, pin_run_device  # noqa: E402
 from zerovl.utils.state_dict_fit import StateDictMismatchError  # noqa: E402
 
+AMP_DTYPES = ('float16', 'bfloat16')
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a zerovl model')
@@ -37,6 +39,9 @@ def parse_args(argv=None):
                              'them into WORK_DIR/overwritten/TIMESTAMP/')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: fp16 + GradScaler on CUDA, bf16 autocast on CPU')
+    parser.add_argument('--amp-dtype', choices=AMP_DTYPES, default=None,
+                        help='mixed precision in this dtype (implies --amp): bfloat16 autocasts without a loss '
+                             'scaler, also on CUDA where the GPU has bf16 (Ampere or newer)')
     add_trust_checkpoint_argument(parser)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. train_dataloader.batch_size=64')
@@ -56,8 +61,10 @@ def build_config(args) -> Tuple[Config, List[str]]:
         cfg = load_config(args.config, args.cfg_options, args.work_dir)
     except ConfigOverrideError as err:
         raise SystemExit(str(err))
-    if args.amp:
+    if args.amp or args.amp_dtype:
         cfg.optim_wrapper.type = 'DeviceAmpOptimWrapper'
+    if args.amp_dtype:
+        cfg.optim_wrapper.dtype = args.amp_dtype
     notes = choose_checkpoint(cfg, args.resume) if args.resume else clear_work_dir(cfg.work_dir, args)
     check_pretrained_weights(cfg, args.config)
     pin_run_device(cfg, args.device)

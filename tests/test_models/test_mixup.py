@@ -94,3 +94,14 @@ def test_image_mixup_mixes_pixels_and_text_mixup_mixes_projected_text_before_nor
         # λ = 1 is no mixing at all.
         for got, want in zip(model.embed(batch, MixDecision(1.0, True, True)), (plain_images, plain_texts)):
             torch.testing.assert_close(got, want)
+
+
+def test_the_step_is_read_from_the_buffer_once_and_again_after_a_load():
+    from zerovl.testing.host_sync import forbid_host_sync
+    mixup = CoinFlipMixup(seed=7)
+    mixup.sample()
+    with forbid_host_sync():  # on a GPU, reading the buffer each step would wait for the last step
+        second = mixup.sample()
+    assert second == mixup.decision_at(1) and int(mixup.step) == 2
+    mixup.load_state_dict(CoinFlipMixup(seed=7).state_dict())  # back to step 0, as a resume would
+    assert mixup.sample() == mixup.decision_at(0)

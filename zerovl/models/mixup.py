@@ -66,6 +66,9 @@ class CoinFlipMixup(nn.Module):
             raise ValueError(f'model.mixup.beta must be positive, got {beta}')
         self.beta, self.mode, self.seed = beta, mode, seed
         self.register_buffer('step', torch.zeros((), dtype=torch.long))
+        # The counter as a Python int: reading the buffer (on the GPU in a GPU run) every step would make the
+        # host wait for the previous step's kernels. Read once, and again after a checkpoint is loaded.
+        self._host_step = None
 
     def decision_at(self, step: int) -> MixDecision:
         rng = keyed_rng(self.seed, step)
@@ -76,10 +79,17 @@ class CoinFlipMixup(nn.Module):
         return MixDecision(lam, mix_image=self.mode in ('image', 'both'), mix_text=self.mode in ('text', 'both'))
 
     def sample(self) -> MixDecision:
-        """The next step's decision; advances the counter."""
-        decision = self.decision_at(int(self.step))
+        """The next step's decision; advances the counter (the buffer in place: no host synchronisation)."""
+        if self._host_step is None:
+            self._host_step = int(self.step)
+        decision = self.decision_at(self._host_step)
+        self._host_step += 1
         self.step += 1
         return decision
+
+    def _load_from_state_dict(self, *args, **kwargs):
+        super()._load_from_state_dict(*args, **kwargs)
+        self._host_step = None  # the buffer may hold a resumed run's count now
 
     def extra_repr(self) -> str:
         return f'beta={self.beta}, mode={self.mode!r}, seed={self.seed}'

@@ -27,6 +27,7 @@ val_dataloader = dict(
     batch_size=256,
     num_workers=8,
     persistent_workers=True,
+    pin_memory=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='zerovl.image_text_collate'),
     # The Karpathy *val* split: tuning on the test split would make the reported numbers optimistic.
@@ -38,6 +39,7 @@ test_dataloader = dict(
     batch_size=256,
     num_workers=8,
     persistent_workers=True,
+    pin_memory=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='zerovl.image_text_collate'),
     # split='valid' is the Karpathy test split (the converter writes it as valid_anno.csv).

@@ -1,4 +1,4 @@
-"""Mixed precision that builds on any machine: fp16 + GradScaler on CUDA, bf16 autocast on CPU."""
+"""Mixed precision that builds on any machine: fp16 + GradScaler or bf16 on CUDA, bf16 autocast on CPU."""
 from contextlib import contextmanager
 from typing import Optional, Union
 
@@ -18,9 +18,12 @@ class DeviceAmpOptimWrapper(OptimWrapper):
     built on a CPU-only machine. Here the run's device decides (``zerovl.utils.device``): on CUDA,
     ``dtype`` defaults to float16 with a GradScaler (dynamic, or static with a float ``loss_scale``); on
     CPU, autocast runs in bfloat16, which has float32's exponent range and needs no loss scaling.
+    ``dtype='bfloat16'`` on CUDA (``--amp-dtype bfloat16``) autocasts in bf16 without a scaler: no
+    ``unscale_``/inf check per step, so no host synchronisation in the scaler's ``update``; it needs a GPU
+    with bf16 (Ampere or newer, ``torch.cuda.is_bf16_supported()``) and is refused elsewhere.
 
     Args:
-        dtype: ``'float16'`` or ``'bfloat16'``; None picks by device.
+        dtype: ``'float16'`` or ``'bfloat16'``; None picks by device (fp16 on CUDA, bf16 on CPU).
         loss_scale: ``'dynamic'``, a float (static scale) or GradScaler kwargs; used only with float16.
     """
 
@@ -33,6 +36,11 @@ class DeviceAmpOptimWrapper(OptimWrapper):
             raise ValueError(f'optim_wrapper.dtype must be float16 or bfloat16, got {dtype!r}')
         if dtype == 'float16' and self.device_type == 'cpu':
             raise ValueError('optim_wrapper.dtype=float16 needs CUDA; CPU autocast supports bfloat16')
+        # Native bf16 only: emulated bf16 on an older GPU runs, but slower than fp16, defeating the switch.
+        if dtype == 'bfloat16' and self.device_type == 'cuda' and not torch.cuda.is_bf16_supported(
+                including_emulation=False):
+            raise ValueError('optim_wrapper.dtype=bfloat16 (--amp-dtype bfloat16) needs a GPU with bfloat16 '
+                             '(Ampere or newer; torch.cuda.is_bf16_supported() is False here): use float16')
         self.cast_dtype = getattr(torch, dtype)
         self._static_scale = None
         self.loss_scaler = None

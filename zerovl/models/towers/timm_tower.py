@@ -1,12 +1,13 @@
 """Image tower: any timm model, returning its pooled feature."""
 from collections import OrderedDict
-from typing import Optional
+from typing import Optional, Union
 
 import timm
 import torch
 from torch import nn
 
 from zerovl.registry import MODELS
+from .compiling import compile_in_place
 from .freezing import FreezableTower, freeze_module
 
 
@@ -25,6 +26,9 @@ class TimmImageTower(FreezableTower):
             the pooled feature. timm of the PyTorch-1.8 era built ``vit_*_in21k`` with it, so ZeroVL's
             released image features went through it (docs/method.md §6 item 5); timm >= 0.9 no longer
             has it, and the checkpoint converter needs it to reproduce those features. None: no layer.
+        compile: ``True`` (or a dict of ``torch.compile`` arguments) compiles the timm model in place with
+            static shapes; same parameter names, so checkpoints are unchanged. Off by default: the first
+            step then pays the compilation (tens of seconds), which a short run does not win back.
         **model_kwargs: passed to ``timm.create_model`` (``img_size``, ``drop_path_rate``, ...).
     """
 
@@ -35,6 +39,7 @@ class TimmImageTower(FreezableTower):
                  freeze: bool = False,
                  grad_checkpointing: bool = False,
                  pre_logits_dim: Optional[int] = None,
+                 compile: Union[bool, dict] = False,
                  **model_kwargs):
         super().__init__()
         overlay = dict(file=checkpoint) if checkpoint else None
@@ -56,6 +61,15 @@ class TimmImageTower(FreezableTower):
             self.model.set_grad_checkpointing(True)
         if freeze:
             self.freeze()
+        compile_in_place(self.model, compile, 'model.image_tower.compile')
+
+    @property
+    def fused_attention(self) -> Optional[bool]:
+        """Whether every attention layer calls ``F.scaled_dot_product_attention`` (timm decides per layer
+        at build, from ``timm.layers.use_fused_attn()``: on unless ``TIMM_FUSED_ATTN=0`` or export mode);
+        None for a model without attention layers (a CNN)."""
+        flags = [module.fused_attn for module in self.model.modules() if hasattr(module, 'fused_attn')]
+        return all(flags) if flags else None
 
     def freeze(self) -> None:
         super().freeze()
