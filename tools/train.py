@@ -13,7 +13,7 @@ from mmengine.runner import Runner
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from zerovl.engine import prepare_distributed  # noqa: E402
-from zerovl.engine.checkpoint import add_trust_checkpoint_argument, trust_if_asked  # noqa: E402
+from zerovl.utils.checkpoint import add_trust_checkpoint_argument, trust_if_asked  # noqa: E402
 from zerovl.engine.resume_checkpoint import (NoLoadableCheckpointError, choose_resume_checkpoint,  # noqa: E402
                                              unreadable_reason)
 from zerovl.engine.teardown import finish_run  # noqa: E402

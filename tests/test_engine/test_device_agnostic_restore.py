@@ -131,7 +131,7 @@ def test_linear_probe_loads_a_tower_from_a_gpu_checkpoint(tmp_path):
 def test_checkpoint_saved_on_a_gpu_loads_on_a_machine_without_one(tmp_path):
     """A checkpoint's tensors remember their device; a loader that does not choose one puts them back on
     the GPU they were saved from, which a CPU-only machine (or another rank's GPU) cannot do."""
-    from zerovl.engine.checkpoint import load_from_local
+    from zerovl.utils.checkpoint import load_from_local
     path = str(tmp_path / 'w.pth')
     torch.save({'w': torch.ones(2)}, path)
     with checkpoints_load_as_cuda():

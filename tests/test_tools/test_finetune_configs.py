@@ -10,7 +10,7 @@ import torch
 from mmengine.config import Config
 
 from zerovl.datasets.converters.karpathy import convert_karpathy
-from zerovl.engine.checkpoint import safe_load
+from zerovl.utils.checkpoint import safe_load
 from zerovl.testing import load_script, point_config_at
 
 COCO = 'configs/finetune/zerovl_coco_ft.py'

@@ -19,7 +19,7 @@ from pathlib import Path
 # Run from a checkout without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from zerovl.engine.checkpoint import (UnsafeCheckpointError, add_trust_checkpoint_argument,  # noqa: E402
+from zerovl.utils.checkpoint import (UnsafeCheckpointError, add_trust_checkpoint_argument,  # noqa: E402
                                       load_from_local, trust_if_asked)
 from zerovl.models.converters import (NORMALISATIONS, OriginalCheckpointError, check_against_model,  # noqa: E402
                                       config_snippet, conversion_meta, convert_state_dict, extract_state_dict,

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from zerovl.apis.export import export_model  # noqa: E402
 from zerovl.apis.exported import ExportError  # noqa: E402
-from zerovl.engine.checkpoint import UnsafeCheckpointError, add_trust_checkpoint_argument, trust_if_asked  # noqa: E402
+from zerovl.utils.checkpoint import UnsafeCheckpointError, add_trust_checkpoint_argument, trust_if_asked  # noqa: E402
 from zerovl.utils import load_config, register_all_modules  # noqa: E402
 
 

@@ -22,7 +22,7 @@ from mmengine.config import DictAction
 # Run from a checkout without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from zerovl.engine.checkpoint import add_trust_checkpoint_argument, trust_if_asked  # noqa: E402
+from zerovl.utils.checkpoint import add_trust_checkpoint_argument, trust_if_asked  # noqa: E402
 from zerovl.utils import load_config, register_all_modules  # noqa: E402
 from zerovl.apis.ranking import top_k  # noqa: E402
 from zerovl.datasets.transforms.tokenize import find_tokenize  # noqa: E402

@@ -167,7 +167,7 @@ def to_json(manifest: dict) -> str:
 
 def export_model(cfg: Config, checkpoint: str, out_dir: str) -> dict:
     """Write the export of ``checkpoint`` (trained with ``cfg``) into ``out_dir``; returns the manifest."""
-    from zerovl.engine.checkpoint import load_from_local
+    from zerovl.utils.checkpoint import load_from_local
     from zerovl.registry import MODELS
 
     model_cfg = inference_model_config(cfg.model.to_dict() if hasattr(cfg.model, 'to_dict') else cfg.model)

@@ -1,4 +1,4 @@
-from .checkpoint import UnsafeCheckpointError, register_safe_loader, safe_load, trust_checkpoints
+from zerovl.utils.checkpoint import UnsafeCheckpointError, register_safe_loader, safe_load, trust_checkpoints
 from .distributed import init_cpu_process_group, prepare_distributed
 from .hooks import *  # noqa: F401,F403
 from .model_wrapper import ZeroVLDistributedDataParallel

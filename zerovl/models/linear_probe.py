@@ -13,9 +13,11 @@ import torch.nn.functional as F
 from mmengine.logging import print_log
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper
+from mmengine.runner import CheckpointLoader
 from torch import nn
 
 from zerovl.registry import MODELS
+from zerovl.utils.checkpoint import register_safe_loader
 from zerovl.utils.state_dict_fit import load_state_dict_strictly
 
 DEFAULT_PREFIX = 'image_tower.'
@@ -51,11 +53,8 @@ def load_tower_checkpoint(tower: nn.Module, checkpoint: str, prefix: str = DEFAU
     A dual-encoder checkpoint holds both towers, both projections and the loss's temperature; only the
     image tower's weights (``image_tower.model.*``) define the feature that is probed.
     """
-    # Imported here: zerovl.engine imports zerovl.models. Local files then load through zerovl's
-    # weights-only loader (zerovl/engine/checkpoint.py), so a checkpoint cannot run code.
-    from mmengine.runner import CheckpointLoader
-
-    from zerovl.engine.checkpoint import register_safe_loader
+    # Local files load through zerovl's weights-only loader (zerovl/utils/checkpoint.py), so a checkpoint
+    # cannot run code; other schemes (URLs) keep MMEngine's loaders.
     register_safe_loader()
 
     state = state_dict_of(CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu'))
