@@ -17,8 +17,9 @@ from mmengine.config import Config
 from zerovl.engine.hooks import StrictLoadHook
 from zerovl.models.linear_probe import load_tower_checkpoint
 from zerovl.registry import MODELS
-from zerovl.testing import load_script, tiny_demo_config
-from zerovl.utils import load_config, register_all_modules
+from zerovl.testing import load_script
+from zerovl.testing.tiny_config import dump_tiny_demo
+from zerovl.utils import load_config
 from zerovl.utils.state_dict_fit import StateDictMismatchError
 
 REPO = os.getcwd()  # tests/conftest.py moved here
@@ -27,13 +28,9 @@ REPO = os.getcwd()  # tests/conftest.py moved here
 @pytest.fixture(scope='module')
 def tiny(synthetic_root):
     """(config file, a fitting checkpoint, the model's state dict, work dir): the tiny demo model."""
-    register_all_modules()
     work_dir = tempfile.mkdtemp(prefix='zv')
-    cfg = tiny_demo_config(synthetic_root, work_dir)
-    config_file = osp.join(work_dir, 'tiny.py')
-    cfg.dump(config_file)
-    torch.manual_seed(0)
-    state = MODELS.build(cfg.model).state_dict()
+    config_file, _, model = dump_tiny_demo(synthetic_root, work_dir)
+    state = model.state_dict()
     checkpoint = save(work_dir, 'fits.pth', state)
     # Runs write into eval/: a Runner dumps its config into its work dir, which would overwrite tiny.py.
     yield config_file, checkpoint, state, osp.join(work_dir, 'eval')

@@ -12,9 +12,8 @@ from mmengine.config import Config
 from safetensors.torch import load_file
 
 from zerovl.apis import ExportError, load_exported
-from zerovl.registry import MODELS
-from zerovl.testing import load_script, tiny_demo_config
-from zerovl.utils import register_all_modules
+from zerovl.testing import load_script
+from zerovl.testing.tiny_config import dump_tiny_demo
 
 SCRIPT = 'tools/model_converters/export.py'
 
@@ -27,13 +26,8 @@ def export(argv):
 def training_checkpoint(synthetic_root):
     """(config file, checkpoint, model): the tiny demo model saved the way a training run saves it,
     with AdamW moments and a message hub that an export must leave behind."""
-    register_all_modules()
     work_dir = tempfile.mkdtemp(prefix='zv')
-    cfg = tiny_demo_config(synthetic_root, work_dir)
-    config_file = osp.join(work_dir, 'tiny.py')
-    cfg.dump(config_file)
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
+    config_file, cfg, model = dump_tiny_demo(synthetic_root, work_dir)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     sum(param.sum() for param in model.parameters()).backward()
     optimizer.step()

@@ -17,8 +17,7 @@ from mmengine.runner import load_checkpoint
 from zerovl.datasets import image_text_collate
 from zerovl.datasets.transforms.tokenize import build_tokenizer
 from zerovl.registry import DATASETS, MODELS
-from zerovl.testing import tiny_demo_config
-from zerovl.utils import register_all_modules
+from zerovl.testing.tiny_config import dump_tiny_demo
 from zerovl.visualization import GridLayout, thumbnail
 from zerovl.visualization.retrieval_grid import text_cell
 from zerovl.testing import load_script as load_script_at
@@ -36,14 +35,10 @@ def load_script():
 def tiny_checkpoint(synthetic_root):
     """(config file, checkpoint, config): the demo recipe with a tiny image tower, randomly initialised
     with a fixed seed and saved as a plain state dict (rankings only need distinct embeddings)."""
-    register_all_modules()
     work_dir = tempfile.mkdtemp(prefix='zv')
-    cfg = tiny_demo_config(synthetic_root, work_dir)
-    config_file = osp.join(work_dir, 'tiny.py')
-    cfg.dump(config_file)
-    torch.manual_seed(0)
+    config_file, cfg, model = dump_tiny_demo(synthetic_root, work_dir)
     checkpoint = osp.join(work_dir, 'tiny.pth')
-    torch.save({'state_dict': MODELS.build(cfg.model).state_dict()}, checkpoint)
+    torch.save({'state_dict': model.state_dict()}, checkpoint)
     yield config_file, checkpoint, cfg
     shutil.rmtree(work_dir, ignore_errors=True)
 

@@ -39,3 +39,18 @@ def tiny_demo_config(data_root: str, work_dir: str, config_file: str = DEMO_CONF
     cfg.default_hooks.logger.interval = 1
     cfg.default_hooks.checkpoint.interval = 1
     return cfg
+
+
+def dump_tiny_demo(data_root: str, work_dir: str, seed: int = 0):
+    """``(config file, config, model)``: :func:`tiny_demo_config` dumped as ``work_dir/tiny.py``, and its
+    model built with ``seed``; what tests of tools that take a config and a checkpoint start from."""
+    import torch
+
+    from zerovl.registry import MODELS
+    from zerovl.utils import register_all_modules
+    register_all_modules()
+    cfg = tiny_demo_config(data_root, work_dir)
+    config_file = f'{work_dir}/tiny.py'
+    cfg.dump(config_file)
+    torch.manual_seed(seed)
+    return config_file, cfg, MODELS.build(cfg.model)
