@@ -46,13 +46,14 @@ def test_bf16_on_a_gpu_without_it_is_refused(emulated_gpu):
 
 @pytest.mark.parametrize('flags, dtype', [(['--amp'], None), (['--amp-dtype', 'bfloat16'], 'bfloat16'),
                                           (['--amp', '--amp-dtype', 'float16'], 'float16')])
-def test_train_flags_select_the_wrapper_and_dtype(flags, dtype):
+def test_train_flags_select_the_wrapper_and_dtype(flags, dtype, tmp_path):
     train = load_script('tools/train.py', 'zerovl_train_tool')
     register_all_modules()
     previous = mmengine_device.DEVICE
     try:
-        args = train.parse_args(['configs/zerovl/zerovl_demo.py', '--device', 'cpu', *flags])
-        cfg = train.build_config(args)
+        args = train.parse_args(['configs/zerovl/zerovl_demo.py', '--device', 'cpu', '--work-dir', str(tmp_path),
+                                 *flags])
+        cfg, _ = train.build_config(args)
     finally:
         mmengine_device.DEVICE = previous
     assert cfg.optim_wrapper.type == 'DeviceAmpOptimWrapper'
