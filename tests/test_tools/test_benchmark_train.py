@@ -8,6 +8,7 @@ import pytest
 from zerovl.testing import load_script as load_script_at
 
 SCRIPT = 'tools/benchmarks/benchmark_train.py'
+OPEN_CLIP_PIN = 'open_clip_torch==3.3.0'  # requirements/benchmark.txt
 TINY = ['--towers', 'tiny', '--batch-size', '16', '--sub-batches', '4', '--warmup', '1', '--steps', '2',
         '--threads', '1']
 
@@ -20,6 +21,13 @@ def load_script():
 @pytest.fixture(scope='module')
 def benchmark():
     return load_script()
+
+
+@pytest.fixture(scope='module')
+def report(benchmark):
+    """The report module the script is split into (its folder is on the path once the script loaded)."""
+    import train_step_report
+    return train_step_report
 
 
 @pytest.fixture(scope='module')
@@ -75,12 +83,12 @@ def test_runner_plain_and_dga_make_the_bare_loops_update(tiny_run):
 def test_open_clip_accum_freq_makes_the_same_update(benchmark, tiny_run):
     missing = open_clip_missing(benchmark)
     if missing:
-        pytest.skip(f'{missing} is not installed: pip install {benchmark.OPEN_CLIP_PIN}')
+        pytest.skip(f'{missing} is not installed: pip install {OPEN_CLIP_PIN}')
     check = tiny_run[0]['same_math']['open_clip']
     assert check['grad'] < 1e-10 and check['update'] < 1e-8, check
 
 
-def test_a_missing_package_skips_its_row_and_names_it(benchmark, monkeypatch):
+def test_a_missing_package_skips_its_row_and_names_it(benchmark, report, monkeypatch):
     monkeypatch.setitem(sys.modules, 'open_clip', None)  # import open_clip now fails as if not installed
     assert benchmark.missing_package('open_clip') == 'open_clip'
     assert benchmark.missing_package('dga') is None
@@ -88,12 +96,12 @@ def test_a_missing_package_skips_its_row_and_names_it(benchmark, monkeypatch):
     settings = benchmark.benchmark_settings(args)
     skipped = dict(row='open_clip', skipped='open_clip is not installed (pip install open_clip_torch==3.3.0)')
     for cpu_column in (True, False):
-        table = benchmark.rows_table(dict(open_clip=skipped), settings, 'peak RSS', cpu_column=cpu_column)
+        table = report.rows_table(dict(open_clip=skipped), settings, 'peak RSS', cpu_column=cpu_column)
         assert 'skipped: open_clip is not installed' in table
         assert len({line.count('|') for line in table.splitlines()}) == 1  # every line has every cell
     ratios = benchmark.comparisons(dict(open_clip=skipped), settings.sub_batches)
     assert all(row['ratio'] is None for row in ratios)
-    assert '| n/a |' in benchmark.comparisons_table(ratios)
+    assert '| n/a |' in report.comparisons_table(ratios)
 
 
 def test_arguments_are_checked(benchmark):

@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import benchmark_train  # noqa: E402
+import train_step_setup  # noqa: E402
 from zerovl.engine.optimizers import DeviceAmpOptimWrapper  # noqa: E402
 from zerovl.registry import MODELS  # noqa: E402
 from zerovl.utils import register_all_modules  # noqa: E402
@@ -53,7 +54,7 @@ STATIC_LOSS_SCALE = 1024.0  # the same scale on both sides, divided out before c
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--device', choices=['cpu', 'cuda'], default='cuda' if torch.cuda.is_available() else 'cpu')
-    parser.add_argument('--towers', choices=sorted(benchmark_train.TOWERS), default='vit-b16-bert-base')
+    parser.add_argument('--towers', choices=sorted(train_step_setup.TOWERS), default='vit-b16-bert-base')
     parser.add_argument('--batch-size', type=int, default=512, help='global batch of the speed rows')
     parser.add_argument('--sub-batches', type=int, default=8)
     parser.add_argument('--steps', type=int, default=10, help='timed steps per speed row')
@@ -137,7 +138,7 @@ class Fp32GradientRecorder(RecordGradients, OptimWrapper):
 def build_without_dropout(towers: str, device: str) -> torch.nn.Module:
     register_all_modules()
     torch.manual_seed(0)
-    cfg = copy.deepcopy(benchmark_train.model_config(towers))
+    cfg = copy.deepcopy(train_step_setup.model_config(towers))
     text_config = cfg['text_tower'].setdefault('config', {})
     text_config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
     return MODELS.build(cfg).to(device).train()
@@ -199,10 +200,10 @@ def amp_dtypes(device: str) -> list:
 def gradient_agreement(args) -> dict:
     model = build_without_dropout(args.towers, args.device)
     sub_batch = args.agreement_batch // args.sub_batches
-    settings = benchmark_train.settings_for(
+    settings = train_step_setup.settings_for(
         benchmark_train.parse_args(['--device', args.device, '--towers', args.towers]), args.towers, None,
-        benchmark_train.TOWERS[args.towers]['image_size'], args.agreement_batch, sub_batch, 'amp')
-    batch = benchmark_train.synthetic_batches(settings, 1)[0]  # the preprocessor moves it to the device
+        train_step_setup.TOWERS[args.towers]['image_size'], args.agreement_batch, sub_batch, 'amp')
+    batch = train_step_setup.synthetic_batches(settings, 1)[0]  # the preprocessor moves it to the device
     results = {}
     for label, dtype in [(dtype, dtype) for dtype in amp_dtypes(args.device)] + [('float32', None)]:
         whole = whole_batch_gradients(model, batch, recorder(model, dtype))
