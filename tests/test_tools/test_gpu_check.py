@@ -38,9 +38,9 @@ def test_dga_agrees_with_the_whole_batch_to_rounding(gpu_check, tiny_args):
 def test_agreement_detects_a_different_gradient(gpu_check, tiny_args):
     # Negative control: ordinary accumulation (one loss per sub-batch) is not the large-batch gradient.
     model = gpu_check.build_without_dropout('tiny', 'cpu')
-    settings = gpu_check.benchmark_train.settings_for(
+    settings = gpu_check.train_step_setup.settings_for(
         gpu_check.benchmark_train.parse_args(['--device', 'cpu', '--towers', 'tiny']), 'tiny', None, 32, 16, 4, 'fp32')
-    batch = gpu_check.benchmark_train.synthetic_batches(settings, 1)[0]
+    batch = gpu_check.train_step_setup.synthetic_batches(settings, 1)[0]
     whole = gpu_check.whole_batch_gradients(model, batch, gpu_check.recorder(model, None))
     quarters = {}
     for start in range(0, 16, 4):
