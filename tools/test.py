@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from zerovl.engine import prepare_distributed  # noqa: E402
 from zerovl.utils.checkpoint import add_trust_checkpoint_argument, trust_if_asked  # noqa: E402
 from zerovl.engine.hooks import EvalProgressHook  # noqa: E402
+from zerovl.engine.hooks.custom_hooks import ensure_custom_hook  # noqa: E402
 from zerovl.engine.teardown import finish_run  # noqa: E402
 from zerovl.evaluation import format_metrics_table  # noqa: E402
 from zerovl.utils import load_config, register_all_modules  # noqa: E402
@@ -47,19 +48,9 @@ def parse_args(argv=None):
     return args
 
 
-def is_progress_hook(hook) -> bool:
-    if isinstance(hook, EvalProgressHook):
-        return True
-    # A config entry, named plainly or with its scope ('zerovl.EvalProgressHook').
-    return isinstance(hook, dict) and str(hook.get('type', '')).split('.')[-1] == 'EvalProgressHook'
-
-
 def add_progress_hook(cfg) -> None:
     """Append ``EvalProgressHook`` to ``cfg.custom_hooks`` unless the config already has one."""
-    hooks = list(cfg.get('custom_hooks') or [])
-    if not any(is_progress_hook(hook) for hook in hooks):
-        hooks.append(dict(type='EvalProgressHook'))
-    cfg.custom_hooks = hooks
+    ensure_custom_hook(cfg, EvalProgressHook)
 
 
 def main(argv=None):

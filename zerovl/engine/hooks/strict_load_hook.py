@@ -16,6 +16,7 @@ from mmengine.model import is_model_wrapper
 
 from zerovl.registry import HOOKS
 from zerovl.utils.state_dict_fit import TRAINING_STATE_PREFIXES, StateDictMismatchError, check_state_dict_fits
+from .custom_hooks import ensure_custom_hook
 
 STRICT_KEY = 'load_from_strict'
 OPT_OUT_HINT = (f'Set {STRICT_KEY} = False in the config (or --cfg-options {STRICT_KEY}=False) only to load a '
@@ -55,17 +56,7 @@ class StrictLoadHook(Hook):
             runner.logger.warning(f'{STRICT_KEY} = False, loading what fits:\n{error}')
 
 
-def is_strict_load_hook(hook) -> bool:
-    if isinstance(hook, StrictLoadHook):
-        return True
-    # A config entry, named plainly or with its scope ('zerovl.StrictLoadHook').
-    return isinstance(hook, Mapping) and str(hook.get('type', '')).split('.')[-1] == 'StrictLoadHook'
-
-
 def ensure_strict_load_hook(cfg) -> None:
     """Add ``StrictLoadHook`` to ``cfg.custom_hooks`` unless it is there: a config that replaces the list
     of ``configs/_base_/default_runtime.py`` must not silently lose strict loading."""
-    hooks = list(cfg.get('custom_hooks') or [])
-    if not any(is_strict_load_hook(hook) for hook in hooks):
-        hooks.append(dict(type='StrictLoadHook'))
-        cfg.custom_hooks = hooks
+    ensure_custom_hook(cfg, StrictLoadHook)
