@@ -11,6 +11,7 @@ the largest relative loss difference and whether they are bit-identical), and th
 the held-out retrieval validation.
 """
 import argparse
+import copy
 import json
 import os
 import os.path as osp
@@ -120,7 +121,8 @@ def main(argv=None) -> dict:
     config = recipe_config(args, straight_dir)
     config_path = osp.join(root, 'recipe.py')
     config.dump(config_path)
-    killed = recipe_config(args, crashed_dir)
+    killed = copy.deepcopy(config)  # the same recipe, plus the hook that kills it
+    killed.work_dir = crashed_dir
     killed.custom_imports = dict(imports=['zerovl.testing.crash_hook'], allow_failed_imports=False)
     killed.custom_hooks.append(dict(type='KillAfterCheckpointHook', iteration=args.kill_at))
     killed_path = osp.join(root, 'recipe_killed.py')
