@@ -24,16 +24,9 @@ model = dict(
 )
 
 max_epochs = 10
-# Scheduler positions follow the run (docs/training.md): end=None is the run's end and run_fraction a share of
-# all its iterations (at least 2), so --cfg-options train_cfg.max_epochs=N moves the warm-up and the end too.
 warmup = dict(run_fraction=0.1)  # one epoch of the 10
 optim_wrapper = dict(optimizer=dict(lr=1e-5))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=warmup,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', eta_min_ratio=0.1, by_epoch=True, begin=warmup,
-         end=None, convert_to_iter_based=True),
-]
+param_scheduler = [dict(_base_.param_scheduler[0], end=warmup), dict(_base_.param_scheduler[1], begin=warmup)]
 train_cfg = dict(max_epochs=max_epochs, val_interval=1)
 # Keep the epoch with the best RSUM on the Karpathy val split; test it on the test split.
 default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=2, save_best='coco/rsum', rule='greater'))
