@@ -2,9 +2,14 @@
 # two-domain synthetic set at 32 px, CPU-sized towers with LayerNorm (ZeroVL's ViT has LayerNorm; a
 # BatchNorm tower would confound the sampling experiment, docs/methods/debiased_sampling.md), and an
 # iteration-based schedule so that every arm of an experiment takes the same number of optimiser steps.
-# This file is the *baseline* arm: shuffled batches of 128, no mixup (model.mixup unset), no DGA, a constant temperature of 0.02
-# (ZeroVL's). tools/analysis_tools/reproduce_ablations.py derives each arm from it with a few overrides.
-_base_ = ['../_base_/datasets/synthetic.py', '../_base_/default_runtime.py']
+# This file is the *baseline* arm: shuffled batches of 128, no mixup (model.mixup unset), no DGA, a constant
+# temperature of 0.02 (ZeroVL's). Every other arm is a leaf config next to it (e1_*.py ... e7_*.py) that
+# changes only the ablated keys; tools/analysis_tools/reproduce_ablations.py runs them.
+_base_ = [
+    '../_base_/models/cpu_convnext_bert2.py',
+    '../_base_/datasets/synthetic.py',
+    '../_base_/default_runtime.py',
+]
 
 data_root = 'data/reproduction/two_domain'
 tokenizer = data_root + '/vocab.txt'
@@ -12,50 +17,27 @@ image_size = 32
 max_iters = 300
 val_interval = 100
 
-model = dict(
-    type='DualEncoder',
-    embed_dim=64,
-    # timm's smallest ConvNeXt (LayerNorm, 0.2 M parameters): a step of 128 images at 32 px costs ~0.1 s.
-    image_tower=dict(type='TimmImageTower', model_name='test_convnext', pretrained=False),
-    text_tower=dict(
-        type='HFTextTower',
-        pretrained=False,
-        pooling='mean',
-        config=dict(model_type='bert', vocab_size=128, hidden_size=64, num_hidden_layers=2,
-                    num_attention_heads=4, intermediate_size=128, max_position_embeddings=32)),
-    projection=dict(type='LinearProjection'),
-    loss=dict(type='InfoNCELoss', gather_with_grad=True, temperature=dict(init=0.02, learnable=False)),
-    data_preprocessor=dict(type='ImageTextDataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3),
-)
-
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='ResizeImage', size=image_size),
-    dict(type='CaptionAugment', tokenizer=tokenizer),
-    dict(type='Tokenize', tokenizer=tokenizer, max_length=25),
-    dict(type='PackImageTextInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='ResizeImage', size=image_size),
-    dict(type='Tokenize', tokenizer=tokenizer, max_length=25),
-    dict(type='PackImageTextInputs'),
-]
+# The synthetic base's pipelines, with this set's image size and vocabulary in the steps that take them.
+set_specific = dict(size=image_size, tokenizer=tokenizer)
+train_pipeline = [dict(step, **{key: value for key, value in set_specific.items() if key in step})
+                  for step in _base_.train_pipeline]
+test_pipeline = [dict(step, **{key: value for key, value in set_specific.items() if key in step})
+                 for step in _base_.test_pipeline]
 # Workers off: 32 px JPEGs decode in microseconds, and on a 2-core machine a worker process only competes
 # with the training step for the same cores.
 train_dataloader = dict(
     batch_size=128,
     num_workers=0,
     persistent_workers=False,
-    batch_sampler=dict(type='DebiasedBatchSampler', mode='shuffle'),
+    batch_sampler=dict(mode='shuffle'),
     dataset=dict(datasets=[dict(type='ImageTextDataset', data_root=data_root, name=name, split='train',
-                                pipeline=train_pipeline) for name in ('synth_a', 'synth_b')]))
+                                pipeline=train_pipeline) for name in _base_.train_names]))
 val_dataloader = dict(
     batch_size=200,
     num_workers=0,
     persistent_workers=False,
     dataset=dict(datasets=[dict(type='ImageTextDataset', data_root=data_root, name=name, split='valid',
-                                pipeline=test_pipeline, test_mode=True) for name in ('synth_a', 'synth_b')]))
+                                pipeline=test_pipeline, test_mode=True) for name in _base_.val_names]))
 test_dataloader = val_dataloader
 # DomainGapMetric: how far apart the embeddings put the two domains (the sampling experiment's probe).
 val_evaluator = [dict(type='RetrievalMetric'), dict(type='DomainGapMetric')]

@@ -13,15 +13,48 @@ def test_every_run_is_a_train_command_with_its_arm_seed_and_data(tmp_path):
     plan = ablations.planned_runs(['E2'], [3], tmp_path)
     coin = next(run for run in plan['E2'] if run.arm.name == 'coin flip')
     cmd = ablations.command(coin, tmp_path)
-    assert cmd[1].endswith('tools/train.py') and cmd[2].endswith('configs/reproduction/cpu_two_domain.py')
+    assert cmd[1].endswith('tools/train.py') and cmd[2].endswith('configs/reproduction/e2_mixup_coin.py')
     options = cmd[cmd.index('--cfg-options') + 1:]
-    assert 'model.mixup.mode=coin' in options and 'randomness.seed=3' in options
+    assert 'randomness.seed=3' in options
     assert 'model.mixup.seed=3' in options  # mixup's own stream follows the seed too
     scarce = tmp_path / 'data' / 'scarce'
     assert f'train_dataloader.dataset.datasets.1.data_root={scarce}' in options
     assert f'val_dataloader.dataset.datasets.0.data_root={scarce}' in options
     none = next(run for run in plan['E2'] if run.arm.name == 'none')
-    assert not any(option.startswith('model.mixup') for option in ablations.command(none, tmp_path))
+    cmd = ablations.command(none, tmp_path)
+    assert cmd[2].endswith('configs/reproduction/cpu_two_domain.py')
+    assert not any(option.startswith('model.mixup') for option in cmd)
+
+
+def test_every_arm_is_a_leaf_config_that_changes_only_its_ablated_keys():
+    """Each arm's file resolves to its base plus the ablated setting: diffing the resolved configs shows
+    exactly the keys the arm's name promises, and arms of one experiment differ from each other."""
+    base = ablations.json.loads(ablations.resolved_config(ablations.CONFIGS / 'cpu_two_domain.py'))
+    changed = {}
+    for spec in ablations.EXPERIMENTS.values():
+        for arm in spec['arms']:
+            resolved = ablations.json.loads(ablations.resolved_config(ablations.config_path(arm)))
+            changed[arm.config] = sorted(flat_differences(base, resolved))
+    assert changed['cpu_two_domain.py'] == []
+    assert changed['e1_debias.py'] == ['train_dataloader.batch_sampler.mode']
+    assert changed['e2_mixup_coin.py'] == ['model.mixup']
+    assert changed['e3_dga_128_in_32_no_dropout.py'] == [
+        'model.dga', 'model.text_tower.config.attention_probs_dropout_prob', 'model.text_tower.config.hidden_dropout_prob']
+    assert changed['e4_gather_without_grad.py'] == ['model.loss.gather_with_grad', 'train_dataloader.batch_size']
+    assert changed['e5_temperature_learnable.py'] == ['model.loss.temperature.init', 'model.loss.temperature.learnable']
+    assert changed['e7_debias_mixup_dga_256.py'] == [
+        'model.dga', 'model.mixup', 'train_dataloader.batch_sampler.mode', 'train_dataloader.batch_size']
+    configs = sorted(path.name for path in ablations.CONFIGS.glob('e*.py'))
+    assert sorted(set(changed) - {'cpu_two_domain.py'}) == configs  # every arm file is used, none is missing
+
+
+def flat_differences(base, other, prefix=''):
+    for key in set(base) | set(other):
+        left, right = base.get(key), other.get(key)
+        if isinstance(left, dict) and isinstance(right, dict):
+            yield from flat_differences(left, right, f'{prefix}{key}.')
+        elif left != right:
+            yield prefix + key
 
 
 def test_gather_arms_run_on_two_processes(tmp_path):
@@ -56,7 +89,7 @@ def fake_run(tmp_path, arm, seed, final_rsum, gap=0.5):
 
 
 def test_claims_are_checked_per_seed_and_reported(tmp_path):
-    arms = [ablations.Arm('A', ()), ablations.Arm('B', ('x=1',)), ablations.Arm('C', ('x=2',))]
+    arms = [ablations.Arm('A'), ablations.Arm('B', 'b.py'), ablations.Arm('C', 'c.py')]
     finals = {'A': [200, 210, 190], 'B': [150, 160, 185], 'C': [100, 170, 100]}
     runs = [fake_run(tmp_path, arm, seed, finals[arm.name][seed]) for arm in arms for seed in range(3)]
     spec = dict(title='made up', arms=arms, claims=[('A', 'B', 'mean_rsum'), ('B', 'C', 'mean_rsum'),
@@ -75,7 +108,7 @@ def test_claims_are_checked_per_seed_and_reported(tmp_path):
 
 
 def test_an_unfinished_arm_is_reported_as_not_run(tmp_path):
-    arms = [ablations.Arm('A', ()), ablations.Arm('B', ('x=1',))]
+    arms = [ablations.Arm('A'), ablations.Arm('B', 'b.py')]
     runs = [fake_run(tmp_path, arms[0], 0, 100.0), ablations.Run(arms[1], 0, tmp_path / 'missing')]
     summary = report.write_report({'EX': runs}, {'EX': dict(title='t', arms=arms, claims=[('A', 'B', 'mean_rsum')])},
                                   tmp_path / 'report')
@@ -84,7 +117,7 @@ def test_an_unfinished_arm_is_reported_as_not_run(tmp_path):
 
 
 def test_curve_agreement_finds_where_two_runs_part(tmp_path):
-    arms = [ablations.Arm('dga', ('x=1',)), ablations.Arm('one batch', ())]
+    arms = [ablations.Arm('dga', 'dga.py'), ablations.Arm('one batch')]
     runs = [fake_run(tmp_path, arm, 0, 100.0) for arm in arms]
     curves_path = runs[0].work_dir / 'curves.json'
     curves = json.loads(curves_path.read_text())
@@ -95,7 +128,7 @@ def test_curve_agreement_finds_where_two_runs_part(tmp_path):
 
 
 def test_scheduler_counts_processes_against_the_slots(tmp_path):
-    one, two = ablations.Arm('one', ()), ablations.Arm('two', (), processes=2)
+    one, two = ablations.Arm('one'), ablations.Arm('two', processes=2)
     busy = [ablations.Active(ablations.Run(one, 0, tmp_path), None, None, 0.0)]
     assert ablations.can_start(ablations.Run(one, 1, tmp_path), busy, slots=2)
     assert not ablations.can_start(ablations.Run(two, 0, tmp_path), busy, slots=2)

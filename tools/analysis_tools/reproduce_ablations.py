@@ -5,15 +5,17 @@
     python tools/analysis_tools/reproduce_ablations.py --experiments E1 --arms debias shuffle --max-iters 200
     python tools/analysis_tools/reproduce_ablations.py --report-only        # tables and plots from saved runs
 
-Every run is a plain ``tools/train.py`` (or, for E4, ``tools/dist_train.sh ... 2``) command on
-configs/reproduction/cpu_two_domain.py with ``--cfg-options``: the arm's overrides plus the seed. Arms of one
+Every run is a plain ``tools/train.py`` (or, for E4, ``tools/dist_train.sh ... 2``) command on the arm's leaf
+config under configs/reproduction/ (its base, cpu_two_domain.py, is the baseline arm; ``diff`` shows what an
+arm changes), with ``--cfg-options`` for the data root and the seed only. Arms of one
 experiment take the same number of optimiser steps, and the same samples except where the batch size is
 the ablated variable (E3, E7's last arm). A run's result is
 the ``curves.json`` its TrainingCurvesHook writes (loss per step, retrieval and domain-gap metrics per
-validation). Runs are stored under ``--out/runs/<hash of dataset + options>-s<seed>`` and reused when
+validation). Runs are stored under ``--out/runs/<hash of dataset + resolved config>-s<seed>`` and reused when
 complete, so an interrupted reproduction resumes, and an arm shared by two experiments trains once.
 """
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -26,10 +28,12 @@ from typing import Dict, List, NamedTuple, Sequence, Tuple
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from mmengine import Config  # noqa: E402
+
 from zerovl.datasets.synthetic import make_synthetic_dataset  # noqa: E402
 from zerovl.testing.distributed import find_free_port  # noqa: E402
 
-BASE_CONFIG = REPO / 'configs/reproduction/cpu_two_domain.py'
+CONFIGS = REPO / 'configs/reproduction'
 
 # The synthetic sets, all at 32 px with 200 held-out images x 5 captions per domain. 'scarce' is E2's
 # data-scarce regime (about 5 batches an epoch, so 300 steps are ~60 epochs and overfitting shows).
@@ -42,32 +46,14 @@ COMMON_DATA = dict(valid_images=200, captions_per_image=5, image_size=32, seed=0
 
 
 class Arm(NamedTuple):
-    """An arm is the base config plus ``options``; arms equal to the base say so with no options, which
-    also lets experiments share those runs."""
+    """An arm is a leaf config under configs/reproduction/ (``diff`` it against its base to see the
+    ablated change), trained on one of the synthetic sets. Arms that are the same config on the same data
+    are the same run, which lets experiments share it."""
     name: str
-    options: Tuple[str, ...]  # --cfg-options entries (the seed is added per run)
+    config: str = 'cpu_two_domain.py'  # under configs/reproduction/
     dataset: str = 'two_domain'
     processes: int = 1
-
-
-def mixup(mode: str) -> Tuple[str, ...]:
-    return ('model.mixup.type=CoinFlipMixup', 'model.mixup.beta=0.1', f'model.mixup.mode={mode}')
-
-
-def sampling(mode: str) -> Tuple[str, ...]:
-    return (f'train_dataloader.batch_sampler.mode={mode}',)
-
-
-def batch(size: int, sub_batch: int = 0) -> Tuple[str, ...]:
-    dga = (f'model.dga.sub_batch_size={sub_batch}',) if sub_batch else ()
-    return (f'train_dataloader.batch_size={size}',) + dga
-
-
-NO_DROPOUT = ('model.text_tower.config.hidden_dropout_prob=0.0', 'model.text_tower.config.attention_probs_dropout_prob=0.0')
-
-
-def temperature(init: float, learnable: bool = False) -> Tuple[str, ...]:
-    return (f'model.loss.temperature.init={init}', f'model.loss.temperature.learnable={learnable}')
+    options: Tuple[str, ...] = ()  # run-time --cfg-options (a shorter schedule); the seed is added per run
 
 
 # E3 stops at 128 and compares DGA with a true batch there (the base arm): a 300-step arm at 256 costs two
@@ -76,29 +62,26 @@ def temperature(init: float, learnable: bool = False) -> Tuple[str, ...]:
 EXPERIMENTS: Dict[str, Dict[str, object]] = {
     'E1': dict(
         title='Sampling: debiased vs shuffled vs sequential batches, and the look-alike control',
-        arms=[Arm('debias', sampling('debias')), Arm('shuffle', ()),
-              Arm('sequential', sampling('sequential')),
-              Arm('debias (look-alike)', sampling('debias'), 'look_alike'),
-              Arm('shuffle (look-alike)', (), 'look_alike'),
-              Arm('sequential (look-alike)', sampling('sequential'), 'look_alike')],
+        arms=[Arm('debias', 'e1_debias.py'), Arm('shuffle'), Arm('sequential', 'e1_sequential.py'),
+              Arm('debias (look-alike)', 'e1_debias.py', 'look_alike'),
+              Arm('shuffle (look-alike)', dataset='look_alike'),
+              Arm('sequential (look-alike)', 'e1_sequential.py', 'look_alike')],
         claims=[('debias', 'shuffle', 'mean_rsum'), ('shuffle', 'sequential', 'mean_rsum'),
                 ('debias (look-alike)', 'shuffle (look-alike)', 'mean_rsum'),
                 ('shuffle', 'debias', 'domain_gap/image'), ('shuffle', 'debias', 'domain_gap/text')]),
     'E2': dict(
         title='Mixup in a data-scarce setting (630 training pairs, ~60 epochs)',
-        arms=[Arm('none', (), 'scarce'), Arm('image only', mixup('image'), 'scarce'),
-              Arm('text only', mixup('text'), 'scarce'), Arm('coin flip', mixup('coin'), 'scarce'),
-              Arm('both', mixup('both'), 'scarce')],
+        arms=[Arm('none', dataset='scarce'), Arm('image only', 'e2_mixup_image.py', 'scarce'),
+              Arm('text only', 'e2_mixup_text.py', 'scarce'), Arm('coin flip', 'e2_mixup_coin.py', 'scarce'),
+              Arm('both', 'e2_mixup_both.py', 'scarce')],
         claims=[('coin flip', 'none', 'mean_rsum'), ('coin flip', 'image only', 'mean_rsum'),
                 ('coin flip', 'text only', 'mean_rsum'), ('coin flip', 'both', 'mean_rsum')]),
     'E3': dict(
         title='Batch size through DGA (sub-batch 32) at equal steps, and DGA vs one true batch of 128',
-        arms=[Arm('32', batch(32)), Arm('64 (DGA 2x32)', batch(64, 32)), Arm('128 (DGA 4x32)', batch(128, 32)),
-              Arm('128 (one batch)', ()),
-              # Dropout off: DGA's sub-batches draw other dropout masks than one large batch does (same
-              # distribution, another draw), so only without dropout can the two curves coincide.
-              Arm('128 (one batch, no dropout)', NO_DROPOUT),
-              Arm('128 (DGA 4x32, no dropout)', batch(128, 32) + NO_DROPOUT)],
+        arms=[Arm('32', 'e3_batch_32.py'), Arm('64 (DGA 2x32)', 'e3_dga_64_in_32.py'),
+              Arm('128 (DGA 4x32)', 'e3_dga_128_in_32.py'), Arm('128 (one batch)'),
+              Arm('128 (one batch, no dropout)', 'e3_no_dropout.py'),
+              Arm('128 (DGA 4x32, no dropout)', 'e3_dga_128_in_32_no_dropout.py')],
         # Pairs whose loss curves should coincide step by step (same seed, same batches, same gradient).
         same_curves=[('128 (DGA 4x32, no dropout)', '128 (one batch, no dropout)'),
                      ('128 (DGA 4x32)', '128 (one batch)')],
@@ -106,21 +89,18 @@ EXPERIMENTS: Dict[str, Dict[str, object]] = {
                 ('128 (DGA 4x32)', '32', 'mean_rsum')]),
     'E4': dict(
         title='Gather with gradient on vs off, 2 gloo processes x 64 (global batch 128)',
-        arms=[Arm('gather with grad', ('train_dataloader.batch_size=64', 'model.loss.gather_with_grad=True'),
-                  processes=2),
-              Arm('gather without grad', ('train_dataloader.batch_size=64', 'model.loss.gather_with_grad=False'),
-                  processes=2)],
+        arms=[Arm('gather with grad', 'e4_gather_with_grad.py', processes=2),
+              Arm('gather without grad', 'e4_gather_without_grad.py', processes=2)],
         claims=[('gather with grad', 'gather without grad', 'mean_rsum')]),
     'E5': dict(
         title='Temperature: constants vs learnable',
-        arms=[Arm('0.01', temperature(0.01)), Arm('0.02', ()), Arm('0.05', temperature(0.05)),
-              Arm('0.1', temperature(0.1)), Arm('learnable from 0.07', temperature(0.07, True))],
+        arms=[Arm('0.01', 'e5_temperature_0.01.py'), Arm('0.02'), Arm('0.05', 'e5_temperature_0.05.py'),
+              Arm('0.1', 'e5_temperature_0.1.py'), Arm('learnable from 0.07', 'e5_temperature_learnable.py')],
         claims=[('0.02', 'learnable from 0.07', 'mean_rsum')]),
     'E7': dict(
         title='The cumulative stack: baseline, + debias, + mixup, + DGA batch 256',
-        arms=[Arm('baseline (shuffle, 128)', ()), Arm('+ debias', sampling('debias')),
-              Arm('+ mixup', sampling('debias') + mixup('coin')),
-              Arm('+ DGA 256', sampling('debias') + mixup('coin') + batch(256, 128))],
+        arms=[Arm('baseline (shuffle, 128)'), Arm('+ debias', 'e1_debias.py'),
+              Arm('+ mixup', 'e7_debias_mixup.py'), Arm('+ DGA 256', 'e7_debias_mixup_dga_256.py')],
         claims=[('+ debias', 'baseline (shuffle, 128)', 'mean_rsum'), ('+ mixup', '+ debias', 'mean_rsum'),
                 ('+ DGA 256', '+ mixup', 'mean_rsum')]),
 }
@@ -137,6 +117,21 @@ def data_root(out: Path, dataset: str) -> Path:
     return out / 'data' / dataset
 
 
+def config_path(arm: Arm) -> Path:
+    return CONFIGS / arm.config
+
+
+@functools.lru_cache(maxsize=None)
+def resolved_config(path: Path) -> str:
+    """The arm's config as MMEngine resolves it (bases merged), for run identity: two files that resolve to
+    the same settings are one run."""
+    return json.dumps(Config.fromfile(str(path)).to_dict(), sort_keys=True, default=repr)
+
+
+def uses_mixup(arm: Arm) -> bool:
+    return bool(json.loads(resolved_config(config_path(arm)))['model'].get('mixup'))
+
+
 def run_options(arm: Arm, seed: int, out: Path) -> List[str]:
     root = data_root(out, arm.dataset)
     # The vocabulary path stays the base config's: every set is generated with the same vocabulary
@@ -144,11 +139,11 @@ def run_options(arm: Arm, seed: int, out: Path) -> List[str]:
     roots = [f'{loader}.dataset.datasets.{i}.data_root={root}'
              for loader in ('train_dataloader', 'val_dataloader') for i in (0, 1)]
     return list(arm.options) + roots + [f'randomness.seed={seed}'] + (
-        [f'model.mixup.seed={seed}'] if any(o.startswith('model.mixup') for o in arm.options) else [])
+        [f'model.mixup.seed={seed}'] if uses_mixup(arm) else [])
 
 
 def run_dir(out: Path, arm: Arm, seed: int) -> Path:
-    key = json.dumps([arm.dataset, sorted(arm.options), arm.processes])
+    key = json.dumps([arm.dataset, resolved_config(config_path(arm)), sorted(arm.options), arm.processes])
     return out / 'runs' / f'{hashlib.sha1(key.encode()).hexdigest()[:10]}-s{seed}'
 
 
@@ -158,9 +153,9 @@ def command(run: Run, out: Path) -> List[str]:
     options = ['--cfg-options'] + run_options(run.arm, run.seed, out)
     if run.arm.processes > 1:
         # The study is a CPU study: two gloo processes, also next to a GPU (two ranks cannot share one).
-        return ['bash', str(REPO / 'tools/dist_train.sh'), str(BASE_CONFIG), str(run.arm.processes),
+        return ['bash', str(REPO / 'tools/dist_train.sh'), str(config_path(run.arm)), str(run.arm.processes),
                 '--work-dir', str(run.work_dir), '--overwrite', '--device', 'cpu'] + options
-    return [sys.executable, str(REPO / 'tools/train.py'), str(BASE_CONFIG), '--work-dir', str(run.work_dir),
+    return [sys.executable, str(REPO / 'tools/train.py'), str(config_path(run.arm)), '--work-dir', str(run.work_dir),
             '--overwrite'] + options
 
 
