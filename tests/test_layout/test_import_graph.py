@@ -63,7 +63,11 @@ def test_the_check_sees_relative_and_lazy_imports(tmp_path, monkeypatch):
     assert violations(fake / 'bad.py') == ['zerovl/models/bad.py:2: zerovl.models.bad imports zerovl.engine']
 
 
-@pytest.mark.parametrize('path', sorted(PACKAGE.rglob('*.py')), ids=lambda path: str(path.relative_to(PACKAGE)))
-def test_no_package_file_is_longer_than_a_sitting(path):
+TOOLS = PACKAGE.parent / 'tools'
+
+
+@pytest.mark.parametrize('path', sorted(PACKAGE.rglob('*.py')) + sorted(TOOLS.rglob('*.py')),
+                         ids=lambda path: str(path.relative_to(PACKAGE.parent)))
+def test_no_package_or_tool_file_is_longer_than_a_sitting(path):
     lines = len(path.read_text(encoding='utf-8').splitlines())
     assert lines <= MAX_LINES, f'{path} has {lines} lines; split it by concept'
