@@ -65,7 +65,8 @@ def parse_args(argv=None):
     parser.add_argument('--warmup', type=int, default=2, help='untimed steps first (the compiled rows compile here)')
     parser.add_argument('--speed-rows', nargs='+', choices=SPEED_ROWS, default=list(SPEED_ROWS))
     parser.add_argument('--compile-backend', default='inductor', help='torch.compile backend of the best-flag rows')
-    parser.add_argument('--peak-tflops', type=float, help="the device's peak for MFU (default: benchmark_train's table)")
+    parser.add_argument('--peak-tflops', type=float,
+                        help="the device's peak for MFU (default: benchmark_train's table)")
     parser.add_argument('--agreement-batch', type=int, default=64, help='batch of the gradient comparison')
     parser.add_argument('--out', help='write the whole report as JSON here')
     parser.add_argument('--parts', nargs='+', choices=PARTS, default=list(PARTS))

@@ -156,7 +156,8 @@ def report(args, command: str, settings: Settings, results: Dict[str, dict], che
         f'Machine: {machine(args, load_at_start)}', *([warning] if warning else []), f'Command: `{command}`',
         f'Towers: {towers} ({settings.image_size} px, embedding {settings.model["embed_dim"]}); global batch '
         f'{settings.batch_size}, {settings.sub_batches} sub-batches of {settings.sub_batch_size}; '
-        f'{precision[args.precision]} (rows with best flags: see their flags); AdamW; median of {args.steps * args.repeats} timed steps '
+        f'{precision[args.precision]} (rows with best flags: see their flags); AdamW; '
+        f'median of {args.steps * args.repeats} timed steps '
         f'({args.repeats} round(s) of {args.steps}, each after {args.warmup} warm-up); one fresh process per row '
         'and round.',
         check_line(check), flops_line(flops, peak), '',
