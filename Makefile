@@ -76,7 +76,7 @@ test: $(STAMP) optional-assets
 # On a machine with a CUDA GPU: the test suite with the GPU visible, ZeroVL's full recipe killed and resumed,
 # train-step rows and DGA gradient agreement, in at most 8 minutes (docs/benchmarks.md). Exits 2 without a GPU.
 gpu-check: $(STAMP)
-	PYTHON=$(PY) bash tools/benchmarks/gpu_check.sh
+	PYTHON=$(PY) bash tools/benchmarks/gpu_check.sh $(GPU_CHECK_ARGS)
 
 clean:
 	rm -rf work_dirs $(DEMO_DATA)

@@ -69,3 +69,23 @@ def test_report_is_written_as_json_and_markdown(gpu_check, tmp_path):
     assert report['agreement']['bfloat16']['cosine'] > 0.99
     markdown = (tmp_path / 'gpu_check.md').read_text()
     assert '## DGA gradient agreement' in markdown and '| bfloat16 |' in markdown
+
+
+def test_speed_part_runs_every_row_with_open_clips_defaults_and_best_flags(gpu_check):
+    """The speed part asks benchmark_train for the issue's comparison (4096 in 8 x 512 by default): our
+    rows and open_clip's at AMP (its default precision), and each side's best-flag rows."""
+    args = gpu_check.parse_args(['--device', 'cpu', '--peak-tflops', '3'])
+    argv = gpu_check.speed_argv(args)
+    rows = argv[argv.index('--rows') + 1:argv.index('--no-check')]
+    assert set(rows) == {'dga', 'plain', 'plain_sub', 'open_clip', 'dga_best', 'plain_sub_best', 'open_clip_best'}
+    assert argv[argv.index('--precision') + 1] == 'amp'
+    assert argv[argv.index('--batch-size') + 1] == '4096' and argv[argv.index('--sub-batches') + 1] == '8'
+    assert argv[-2:] == ['--peak-tflops', '3.0']
+    parsed = gpu_check.benchmark_train.parse_args(argv)  # benchmark_train accepts what the check passes
+    assert parsed.rows == rows and parsed.compile_backend == 'inductor'
+
+
+def test_report_has_the_speed_rows_and_their_verdicts(gpu_check):
+    speed = dict(markdown='| row | flags |\nPASS: plain step on one sub-batch, best flags: MFU: 46.0 %')
+    markdown = gpu_check.summary_markdown(dict(date='2026-12-04', machine='m', speed=speed, seconds=1.0))
+    assert '## Train-step rows' in markdown and 'PASS: plain step on one sub-batch' in markdown

@@ -16,14 +16,25 @@ the same synthetic batches, with AdamW and our symmetric InfoNCE loss:
 * ``plain_sub``: one plain step on a single sub-batch (the memory DGA should stay close to);
 * ``open_clip``: open_clip's own ``train_one_epoch`` with ``--accum-freq`` equal to the number of
   sub-batches, driving an open_clip-compatible wrapper around the same towers, so only the
-  accumulation procedure differs from ``dga``.
+  accumulation procedure differs from ``dga``;
+* ``dga_best``, ``plain_sub_best``, ``open_clip_best``: the same with each side's best flags: ours bf16
+  autocast without a scaler, compiled towers and fused AdamW; open_clip's ``--precision amp_bf16`` and
+  ``--torchcompile``. bf16 only where the device has it natively (else the run's precision stays), so on
+  a CPU without bf16 these rows are the compile-on counterparts of the plain ones.
+
+Beside samples/s every row reports its model TFLOP/s and model-FLOP utilisation (MFU): the matrix-product
+FLOPs of one forward + backward of the towers per sample (counted on the meta device,
+``train_step_flops.py``) times samples/s, over the device's dense bf16/fp16 peak (a table of spec-sheet
+figures keyed by the GPU's name, or ``--peak-tflops``; n/a on a CPU unless given).
 
 Every row runs in a fresh process, so peak memory is that row's alone: peak RSS on CPU
 (``ru_maxrss``), ``torch.cuda.max_memory_allocated`` on CUDA, reported absolute and above the
 process's memory once the model and data are built. Warm-up steps are excluded and the median of the
 timed steps is reported. Before the rows, one float64 step of the bare loop, the Runner, ``plain``,
 ``dga`` and ``open_clip`` on small LayerNorm towers must give the same gradient and parameter update:
-the rows are only comparable if they do the same math.
+the rows are only comparable if they do the same math. When the rows with best flags run, ``dga_best`` and
+``open_clip_best`` join the check, compiled (``aot_eager``) in float64; bf16 is not float64 math, and its
+agreement with the full-precision gradient is what ``gpu_check.py``'s agreement part measures.
 """
 import argparse
 import concurrent.futures
@@ -48,6 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_step_setup import (PRELOAD, ROWS, Settings, TOWERS, adamw, benchmark_settings, build_model,  # noqa: E402
                               check_settings, synthetic_batches)
 from train_step_rows import ROW_SPECS, StepClock, measure_row, missing_package, prepare_process  # noqa: E402
+from train_step_flops import add_utilisation, device_peak, step_flops_per_sample  # noqa: E402
 from train_step_report import comparisons, report  # noqa: E402
 
 
@@ -67,8 +79,14 @@ def parse_args(argv=None):
                         help='torch intra-op threads, the same in every row (default: all usable cores)')
     parser.add_argument('--device', choices=['cpu', 'cuda'],
                         default='cuda' if torch.cuda.is_available() else 'cpu')
-    parser.add_argument('--precision', choices=['auto', 'fp32', 'amp'], default='auto',
-                        help='auto: AMP (fp16 + GradScaler) on CUDA, fp32 on CPU; amp on CPU is bf16')
+    parser.add_argument('--precision', choices=['auto', 'fp32', 'amp', 'amp_bf16'], default='auto',
+                        help='auto: AMP (fp16 + GradScaler) on CUDA, fp32 on CPU; amp on CPU is bf16; amp_bf16: '
+                             'bf16 autocast without a scaler (the *_best rows use it where bf16 is native)')
+    parser.add_argument('--compile-backend', default='inductor',
+                        help='torch.compile backend of the *_best rows (aot_eager: no code generation, for tests)')
+    parser.add_argument('--peak-tflops', type=float,
+                        help="the device's peak TFLOP/s for MFU (default: the table's dense bf16/fp16 figure for "
+                             'a known GPU; none on CPU, where MFU is then n/a)')
     parser.add_argument('--rows', nargs='+', choices=ROWS, default=list(ROWS))
     parser.add_argument('--no-check', action='store_true', help='skip the float64 same-math check')
     parser.add_argument('--out', help='also write every measurement, the table and the setup as JSON here')
@@ -89,7 +107,8 @@ def parse_args(argv=None):
 def one_step(row: str, settings: Settings) -> dict:
     """Gradient (at the optimizer step) and parameter update of one float64 step of ``row``."""
     spec = ROW_SPECS[row]
-    model = build_model(settings, dga=spec.dga).double()
+    settings = spec.settings(settings, same_math=True)
+    model = build_model(settings, dga=spec.dga, open_clip=spec.open_clip).double()
     named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
     optimizer = adamw(model, settings)
     grads = {}
@@ -108,7 +127,19 @@ def relative_difference(actual: Dict[str, torch.Tensor], expected: Dict[str, tor
     return max((actual[k] - expected[k]).abs().max().item() for k in expected) / scale
 
 
-def check_same_math(settings: Settings) -> dict:
+def rows_to_check(rows) -> List[str]:
+    """The rows the same-math check compares with the bare loop: the four procedures always, and the
+    compiled ones when their rows run (``dga_best`` stands for our compiled towers, which the
+    ``plain_sub_best`` row uses too)."""
+    checked = ['runner', 'plain', 'dga', 'open_clip']
+    if {'dga_best', 'plain_sub_best'} & set(rows):
+        checked.append('dga_best')
+    if 'open_clip_best' in rows:
+        checked.append('open_clip_best')
+    return checked
+
+
+def check_same_math(rows, settings: Settings) -> dict:
     """Runs in a fresh process: every row's float64 step against the bare loop's.
 
     LayerNorm towers without dropout: BatchNorm normalises each DGA / accum-freq sub-batch with its own
@@ -117,7 +148,7 @@ def check_same_math(settings: Settings) -> dict:
     prepare_process(settings)
     reference = one_step('bare', settings)
     result = {}
-    for row in ('runner', 'plain', 'dga', 'open_clip'):
+    for row in rows_to_check(rows):
         missing = missing_package(row)
         if missing:
             result[row] = dict(skipped=f'{missing} is not installed')
@@ -168,7 +199,7 @@ def main(argv=None) -> dict:
     command = 'python tools/benchmarks/benchmark_train.py ' + ' '.join(sys.argv[1:] if argv is None else argv)
     settings = benchmark_settings(args)
     load_at_start = os.getloadavg()[0]
-    check = None if args.no_check else in_fresh_process(check_same_math, check_settings(args))
+    check = None if args.no_check else in_fresh_process(check_same_math, tuple(args.rows), check_settings(args))
     runs = {row: [] for row in args.rows}
     for repeat in range(args.repeats):
         for row in args.rows:  # interleaved: a slow drift of the machine hits every row alike
@@ -177,11 +208,14 @@ def main(argv=None) -> dict:
             print(f"round {repeat + 1}, {row}: median {done['median_s']:.3f} s per step" if 'median_s' in done
                   else f'round {repeat + 1}, {row}: {done}', flush=True)
     results = {row: pool_repeats(row_runs) for row, row_runs in runs.items()}
+    flops = in_fresh_process(step_flops_per_sample, settings)
+    peak = device_peak(torch.cuda.get_device_name() if args.device == 'cuda' else 'CPU', args.peak_tflops)
+    add_utilisation(results, flops.get('flops_per_sample'), peak)
     ratios = comparisons(results, settings.sub_batches)
-    markdown = report(args, command, settings, results, check, ratios, load_at_start)
+    markdown = report(args, command, settings, results, check, ratios, load_at_start, flops, peak)
     print(markdown)
     output = dict(command=command, settings=dataclasses.asdict(settings), rows=results, comparisons=ratios,
-                  same_math=check, markdown=markdown)
+                  same_math=check, flops=flops, peak=dataclasses.asdict(peak), markdown=markdown)
     if args.out:
         with open(args.out, 'w', encoding='utf-8') as f:
             json.dump(output, f, indent=2, default=str)

@@ -1,10 +1,11 @@
-"""The GPU check (``make gpu-check``): zerovl on a GPU, in at most 8 minutes, one report.
+"""The GPU check (``make gpu-check``): zerovl on a GPU, one report, rewritten after every part.
 
     make gpu-check                                    # = bash tools/benchmarks/gpu_check.sh
+    GPU_CHECK_TIMEOUT=570 make gpu-check GPU_CHECK_ARGS='--parts speed'   # the speed rows on their own
     python tools/benchmarks/gpu_check.py --device cpu --towers tiny --batch-size 16 --parts speed agreement
 
-Four parts, each in its own process with its own time limit, one JSON + markdown report in
-``--report-dir``:
+Four parts (the suite and the end-to-end run in processes with their own time limits; the speed rows each
+in a fresh process), one JSON + markdown report in ``--report-dir``:
 
 1. **The test suite with the GPU visible** (``pytest tests projects``): what CI, which never sees a GPU,
    cannot check. Failures are listed by name in the report.
@@ -12,10 +13,13 @@ Four parts, each in its own process with its own time limit, one JSON + markdown
    pipelines, debiased sampling, mixup, DGA and AMP through ``tools/dist_train.sh`` on the synthetic set,
    killed mid-epoch, resumed, compared with an uninterrupted run, validated.
 
-3. **Speed and memory** (``benchmark_train.py``'s rows, each in a fresh process): DGA at the global
-   batch in ``--sub-batches`` pieces, a plain step at the same batch (it may run out of memory: that is
-   what DGA is for, and the row says so), and a plain step at the sub-batch size; samples/s and peak
-   ``torch.cuda.max_memory_allocated``.
+3. **Speed and memory** (``benchmark_train.py``'s rows, each in a fresh process; by default the issue's
+   4096 in 8 x 512): DGA at the global batch in ``--sub-batches`` pieces, a plain step at the same batch
+   (it may run out of memory: that is what DGA is for, and the row says so), a plain step at the
+   sub-batch size, open_clip's accum-freq with its defaults (AMP fp16), and DGA, the sub-batch step and
+   open_clip again with each side's best flags (bf16, compiled, fused AdamW for ours; ``--precision
+   amp_bf16 --torchcompile`` for open_clip); samples/s, model TFLOP/s and MFU, peak
+   ``torch.cuda.max_memory_allocated``, and one PASS/FAIL line per target.
 4. **fp16 (and bf16) gradient agreement**: on one batch, the gradient of DGA under autocast fp16 against the
    gradient of the whole batch in one piece under the same autocast, and the same pair in float32 as a
    yardstick. DGA is exact in exact arithmetic; in fp16 the two differ by rounding only, which this
@@ -55,10 +59,14 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--device', choices=['cpu', 'cuda'], default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--towers', choices=sorted(train_step_setup.TOWERS), default='vit-b16-bert-base')
-    parser.add_argument('--batch-size', type=int, default=512, help='global batch of the speed rows')
+    parser.add_argument('--batch-size', type=int, default=4096, help='global batch of the speed rows')
     parser.add_argument('--sub-batches', type=int, default=8)
-    parser.add_argument('--steps', type=int, default=10, help='timed steps per speed row')
-    parser.add_argument('--warmup', type=int, default=3)
+    parser.add_argument('--steps', type=int, default=4, help='timed steps per speed row')
+    parser.add_argument('--warmup', type=int, default=2, help='untimed steps first (the compiled rows compile here)')
+    parser.add_argument('--speed-rows', nargs='+', choices=SPEED_ROWS, default=list(SPEED_ROWS))
+    parser.add_argument('--compile-backend', default='inductor', help='torch.compile backend of the best-flag rows')
+    parser.add_argument('--peak-tflops', type=float,
+                        help="the device's peak for MFU (default: benchmark_train's table)")
     parser.add_argument('--agreement-batch', type=int, default=64, help='batch of the gradient comparison')
     parser.add_argument('--out', help='write the whole report as JSON here')
     parser.add_argument('--parts', nargs='+', choices=PARTS, default=list(PARTS))
@@ -69,6 +77,7 @@ def parse_args(argv=None):
 
 
 PARTS = ('suite', 'e2e', 'speed', 'agreement')
+SPEED_ROWS = ('dga', 'plain', 'plain_sub', 'open_clip', 'dga_best', 'plain_sub_best', 'open_clip_best')
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -109,11 +118,19 @@ def end_to_end(args, report_dir: Path) -> dict:
 
 
 # ---------------------------------------------------------------------------------- part 1: speed
-def speed_rows(args) -> dict:
+def speed_argv(args) -> list:
+    """benchmark_train.py's command line: AMP, open_clip's default precision (fp16 + GradScaler on CUDA,
+    bf16 on CPU), for the rows with defaults; the best-flag rows pick theirs. No same-math check here:
+    the test suite runs it."""
     argv = ['--device', args.device, '--towers', args.towers, '--batch-size', str(args.batch_size),
             '--sub-batches', str(args.sub_batches), '--steps', str(args.steps), '--warmup', str(args.warmup),
-            '--precision', 'amp', '--rows', 'dga', 'plain', 'plain_sub', '--no-check']
-    return benchmark_train.main(argv)
+            '--precision', 'amp', '--compile-backend', args.compile_backend, '--rows', *args.speed_rows,
+            '--no-check']
+    return argv + (['--peak-tflops', str(args.peak_tflops)] if args.peak_tflops else [])
+
+
+def speed_rows(args) -> dict:
+    return benchmark_train.main(speed_argv(args))
 
 
 # --------------------------------------------------------------------------- part 2: fp16 agreement
@@ -236,10 +253,22 @@ def summary_markdown(report: dict) -> str:
     e2e = report.get('e2e')
     if e2e:
         lines += ['## Full recipe, killed and resumed', '', '```', json.dumps(e2e, indent=2), '```', '']
+    speed = report.get('speed')
+    if speed:
+        lines += ['## Train-step rows: samples/s, MFU, open_clip with its defaults and its best flags', '',
+                  speed['markdown'], '']
     if report.get('agreement'):
         lines += ['## DGA gradient agreement', '', agreement_table(report['agreement']), '']
-    lines += [f"{report['seconds']:.0f} s in all"]
+    lines += [f"{report.get('seconds', 0):.0f} s in all"]
     return '\n'.join(lines) + '\n'
+
+
+def save(report: dict, report_dir: Path, out: Optional[str]) -> None:
+    """Written after every part, so that a part cut off by the outer time limit loses only itself."""
+    (report_dir / 'gpu_check.json').write_text(json.dumps(report, indent=2, default=str))
+    (report_dir / 'gpu_check.md').write_text(summary_markdown(report))
+    if out:
+        Path(out).write_text(json.dumps(report, indent=2, default=str))
 
 
 def main(argv=None) -> dict:
@@ -249,22 +278,16 @@ def main(argv=None) -> dict:
     report_dir.mkdir(parents=True, exist_ok=True)
     report = dict(date=time.strftime('%Y-%m-%d'), machine=describe_machine())
     print(f"Machine: {report['machine']}", flush=True)
-    if 'suite' in args.parts:
-        report['suite'] = test_suite(args, report_dir)
-    if 'e2e' in args.parts:
-        report['e2e'] = end_to_end(args, report_dir)
-    if 'speed' in args.parts:
-        report['speed'] = speed_rows(args)
-    if 'agreement' in args.parts:
-        report['agreement'] = gradient_agreement(args)
-        print(agreement_table(report['agreement']))
-    report['seconds'] = time.perf_counter() - start
-    print(f"gpu_check: {report['seconds']:.0f} s in all")
-    (report_dir / 'gpu_check.json').write_text(json.dumps(report, indent=2, default=str))
-    (report_dir / 'gpu_check.md').write_text(summary_markdown(report))
+    parts = dict(suite=lambda: test_suite(args, report_dir), e2e=lambda: end_to_end(args, report_dir),
+                 speed=lambda: speed_rows(args), agreement=lambda: gradient_agreement(args))
+    for part in (name for name in PARTS if name in args.parts):
+        report[part] = parts[part]()
+        if part == 'agreement':
+            print(agreement_table(report['agreement']))
+        report['seconds'] = time.perf_counter() - start
+        save(report, report_dir, args.out)
+    print(f"gpu_check: {report.get('seconds', 0):.0f} s in all")
     print(f'report: {report_dir / "gpu_check.json"} and {report_dir / "gpu_check.md"}')
-    if args.out:
-        Path(args.out).write_text(json.dumps(report, indent=2, default=str))
     return report
 
 

@@ -13,8 +13,8 @@ from typing import Callable, Dict, List, Optional
 import torch
 from torch import nn
 
-from train_step_setup import (OPEN_CLIP_PIN, PAD_ID, Settings, adamw, amp_dtype, build_model, demo_config,
-                              optim_wrapper, synthetic_batches)
+from train_step_setup import (OPEN_CLIP_PIN, PAD_ID, Settings, adamw, amp_dtype, best_flags, build_model,
+                              demo_config, describe_flags, optim_wrapper, synthetic_batches)
 
 from zerovl.utils.benchmarking import reset_peak_rss
 
@@ -239,23 +239,41 @@ def open_clip_args(settings: Settings):
 def open_clip_loop(model, batches, optimizer, settings: Settings, clock: StepClock) -> None:
     """open_clip's ``train_one_epoch`` (its ``--accum-freq`` procedure: cache every sub-batch's
     features without a graph, then per sub-batch re-embed it, recompute the whole loss with the
-    others' cached features and back-propagate) with its ``ClipLoss``."""
+    others' cached features and back-propagate) with its ``ClipLoss``. With ``settings.compile`` the
+    model is wrapped as open_clip's main does for ``--torchcompile`` (``torch.compile`` of the whole
+    model, its defaults but the backend)."""
     from open_clip.loss import ClipLoss
     from open_clip_train.train import train_one_epoch
     scaler = torch.amp.GradScaler('cuda') if amp_dtype(settings) is torch.float16 else None
     data = dict(train=OpenClipData(batches, settings.sub_batch_size, clock))
-    train_one_epoch(OpenClipModel(model), data, ClipLoss(cache_labels=True), 0, optimizer, scaler, None, None,
+    wrapper = OpenClipModel(model)
+    if settings.compile:
+        wrapper = torch.compile(wrapper, backend=settings.compile_backend)
+    train_one_epoch(wrapper, data, ClipLoss(cache_labels=True), 0, optimizer, scaler, None, None,
                     open_clip_args(settings))
 
 
 @dataclasses.dataclass(frozen=True)
 class Row:
     """How a row trains: its label, its loop, whether the model does DGA, whether the batch is one
-    sub-batch."""
+    sub-batch, whether it runs with its side's best flags (``best_flags``)."""
     label: str
     harness: Callable
     dga: bool = False
     sub_batch_only: bool = False
+    best: bool = False
+
+    @property
+    def open_clip(self) -> bool:
+        return self.harness is open_clip_loop
+
+    def settings(self, settings: Settings, same_math: bool = False) -> Settings:
+        """The run's settings as this row trains with them."""
+        if self.best:
+            settings = best_flags(settings, self.open_clip, same_math)
+        if self.sub_batch_only:
+            settings = dataclasses.replace(settings, batch_size=settings.sub_batch_size)
+        return settings
 
 
 ROW_SPECS: Dict[str, Row] = {
@@ -265,18 +283,24 @@ ROW_SPECS: Dict[str, Row] = {
     'dga': Row('train_step, DGA', train_step_loop, dga=True),
     'plain_sub': Row('train_step, plain, one sub-batch', train_step_loop, sub_batch_only=True),
     'open_clip': Row('open_clip train_one_epoch, accum-freq', open_clip_loop),
+    'dga_best': Row('train_step, DGA, best flags', train_step_loop, dga=True, best=True),
+    'plain_sub_best': Row('train_step, plain, one sub-batch, best flags', train_step_loop, sub_batch_only=True,
+                          best=True),
+    'open_clip_best': Row('open_clip train_one_epoch, accum-freq, best flags', open_clip_loop, best=True),
 }
 
 
 def missing_package(row: str) -> Optional[str]:
     """The package a row needs and this environment lacks (open_clip's, or one of its imports)."""
-    if row != 'open_clip':
+    if not ROW_SPECS[row].open_clip:
         return None
     try:
         import open_clip.loss  # noqa: F401
         import open_clip_train.train  # noqa: F401
     except ModuleNotFoundError as error:
-        return error.name
+        # The distribution's top-level name: a blocked ``open_clip`` is reported by its submodule's name
+        # when the submodule had not been imported yet.
+        return (error.name or 'open_clip').split('.')[0]
     return None
 
 
@@ -296,9 +320,8 @@ def measure_row(row: str, settings: Settings) -> dict:
     missing = missing_package(row)
     if missing:
         return dict(row=row, skipped=f'{missing} is not installed (pip install {OPEN_CLIP_PIN})')
-    if spec.sub_batch_only:
-        settings = dataclasses.replace(settings, batch_size=settings.sub_batch_size)
-    model = build_model(settings, dga=spec.dga)
+    settings = spec.settings(settings)
+    model = build_model(settings, dga=spec.dga, open_clip=spec.open_clip)
     batches = synthetic_batches(settings, settings.warmup + settings.steps)
     optimizer = adamw(model, settings)
     probe, clock = MemoryProbe(settings.device), StepClock(settings.device)
@@ -310,6 +333,6 @@ def measure_row(row: str, settings: Settings) -> dict:
     times, cpu_times = clock.step_times(settings.warmup), clock.cpu_times(settings.warmup)
     return dict(row=row, batch_size=settings.batch_size, step_times=times, median_s=statistics.median(times),
                 cpu_step_times=cpu_times, median_cpu_s=statistics.median(cpu_times),
-                threads=torch.get_num_threads(), **probe.report())
+                threads=torch.get_num_threads(), flags=describe_flags(settings), **probe.report())
 
 

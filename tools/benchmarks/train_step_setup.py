@@ -7,11 +7,9 @@ from typing import List, Optional
 import torch
 from torch import nn
 
-
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO_CONFIG = str(REPO_ROOT / 'configs/zerovl/zerovl_demo.py')
-ROWS = ('bare', 'runner', 'plain', 'dga', 'plain_sub', 'open_clip')
+ROWS = ('bare', 'runner', 'plain', 'dga', 'plain_sub', 'open_clip', 'dga_best', 'plain_sub_best', 'open_clip_best')
 PAD_ID = 0  # padding token: open_clip passes token ids only, its wrapper rebuilds the mask from them
 FIRST_WORD_ID = 5  # after BERT's special tokens
 DISTINCT_BATCHES = 4  # cycled: distinct data costs memory, not speed
@@ -60,6 +58,9 @@ class Settings:
     device: str
     precision: str
     optimizer: dict
+    compile: bool = False  # our towers compiled in place; open_clip's whole model as its --torchcompile does
+    compile_backend: str = 'inductor'
+    fused_adamw: bool = False
 
     @property
     def sub_batches(self) -> int:
@@ -93,7 +94,8 @@ def settings_for(args, towers: str, image_model: Optional[str], image_size: int,
                     vocab_size=model['text_tower'].get('config', {}).get('vocab_size', BERT_BASE_VOCAB),
                     caption_length=args.caption_length, batch_size=batch_size, sub_batch_size=sub_batch_size,
                     warmup=args.warmup, steps=args.steps, threads=args.threads, device=args.device,
-                    precision=precision, optimizer=optimizer)
+                    precision=precision, optimizer=optimizer,
+                    compile_backend=getattr(args, 'compile_backend', 'inductor'))
 
 
 def benchmark_settings(args) -> Settings:
@@ -102,23 +104,67 @@ def benchmark_settings(args) -> Settings:
 
 
 def check_settings(args) -> Settings:
-    """The same-math check: tiny LayerNorm towers, a small batch, float64 (set by the check), no AMP."""
-    return settings_for(args, CHECK['towers'], None, TOWERS[CHECK['towers']]['image_size'], CHECK['batch_size'],
-                        CHECK['sub_batch_size'], 'fp32')
+    """The same-math check: tiny LayerNorm towers, a small batch, float64 (set by the check), no AMP.
+    Compiled rows use ``aot_eager`` there (dynamo's graphs and AOT autograd, no code generation): the check
+    is about what the graphs compute, and inductor's C++ build takes minutes on a small CPU."""
+    settings = settings_for(args, CHECK['towers'], None, TOWERS[CHECK['towers']]['image_size'],
+                            CHECK['batch_size'], CHECK['sub_batch_size'], 'fp32')
+    return dataclasses.replace(settings, compile_backend='aot_eager')
 
 
 def amp_dtype(settings: Settings) -> Optional[torch.dtype]:
-    """None for fp32; fp16 on CUDA (with a GradScaler), bf16 on CPU (no scaling needed)."""
+    """None for fp32; ``amp``: fp16 on CUDA (with a GradScaler), bf16 on CPU (no scaling needed);
+    ``amp_bf16``: bf16 everywhere, without a scaler."""
+    if settings.precision == 'amp_bf16':
+        return torch.bfloat16
     if settings.precision != 'amp':
         return None
     return torch.float16 if settings.device == 'cuda' else torch.bfloat16
 
 
+def native_bf16(device: str) -> bool:
+    """bf16 that runs on hardware, not emulated: Ampere or newer on CUDA, AVX512-BF16/AMX on CPU."""
+    if device == 'cuda':
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    try:  # a private oneDNN query; a build without it has no native CPU bf16 that torch would use
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def best_flags(settings: Settings, open_clip: bool, same_math: bool = False) -> Settings:
+    """The fastest switches each side has. Ours: bf16 autocast without a scaler, the towers compiled,
+    fused AdamW. open_clip's: its ``--precision amp_bf16`` and ``--torchcompile``; its main builds a plain
+    ``torch.optim.AdamW``, so the optimizer stays as it was. bf16 only where the device runs it natively
+    (emulated bf16 is slower than the run's own precision, which then stays). ``same_math``: the float64
+    check, where autocast is off, so only compilation (and the fused optimizer) is checked."""
+    precision = settings.precision
+    if not same_math and native_bf16(settings.device):
+        precision = 'amp_bf16'
+    return dataclasses.replace(settings, precision=precision, compile=True, fused_adamw=not open_clip)
+
+
+def describe_flags(settings: Settings) -> str:
+    """What a row ran with, in a few words, for the table."""
+    dtype = amp_dtype(settings)
+    words = ['fp32' if dtype is None else
+             'fp16 autocast + GradScaler' if dtype is torch.float16 else 'bf16 autocast']
+    if settings.compile:
+        words.append(f'compiled ({settings.compile_backend})')
+    if settings.fused_adamw:
+        words.append('fused AdamW')
+    return ', '.join(words)
+
+
 # ------------------------------------------------------------------------------------------ model and data
 
-def build_model(settings: Settings, dga: bool = False) -> nn.Module:
+def build_model(settings: Settings, dga: bool = False, open_clip: bool = False) -> nn.Module:
     from zerovl.registry import MODELS
     cfg = dict(settings.model, dga=dict(sub_batch_size=settings.sub_batch_size) if dga else None)
+    if settings.compile and not open_clip:  # the towers' own switch, as a config would set it
+        switch = dict(backend=settings.compile_backend)
+        cfg.update(image_tower=dict(cfg['image_tower'], compile=switch),
+                   text_tower=dict(cfg['text_tower'], compile=switch))
     torch.manual_seed(0)  # the same initial weights in every row
     return MODELS.build(cfg).to(settings.device).train()
 
@@ -144,7 +190,8 @@ def synthetic_batches(settings: Settings, count: int, seed: int = 0) -> List[dic
 
 
 def adamw(model: nn.Module, settings: Settings) -> torch.optim.Optimizer:
-    return torch.optim.AdamW(model.parameters(), **settings.optimizer)
+    fused = dict(fused=True) if settings.fused_adamw else {}
+    return torch.optim.AdamW(model.parameters(), **settings.optimizer, **fused)
 
 
 def optim_wrapper(optimizer: torch.optim.Optimizer, settings: Settings):
