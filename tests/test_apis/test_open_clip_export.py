@@ -8,7 +8,6 @@ import shutil
 import tempfile
 from copy import deepcopy
 
-import open_clip
 import pytest
 import torch
 from PIL import Image
@@ -23,6 +22,7 @@ from zerovl.registry import DATASETS, MODELS
 from zerovl.testing import load_script
 from zerovl.testing.tiny_config import dump_tiny_demo
 
+open_clip = pytest.importorskip('open_clip', reason='open_clip is not installed (requirements/benchmark.txt)')
 CLOSE = dict(rtol=1e-5, atol=1e-6)
 
 
