@@ -30,6 +30,7 @@ from mmengine.config import DictAction
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from zerovl.apis import ExportError, ZeroVLInferencer, ranking_as_lists  # noqa: E402
+from zerovl.apis.create import is_export  # noqa: E402
 from zerovl.apis.inferencer import rank  # noqa: E402
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
@@ -139,6 +140,9 @@ def save_embeddings(path: str, embeds: Dict[str, torch.Tensor], inputs: Dict[str
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.checkpoint is None and not is_export(args.model):
+        print(f'note: no --checkpoint: {args.model} is built with its initial weights (pre-trained towers as the '
+              'config names them, random heads), not trained ones', file=sys.stderr)
     try:
         inferencer = ZeroVLInferencer.create(args.model, args.checkpoint, args.device, args.batch_size,
                                              args.cfg_options)

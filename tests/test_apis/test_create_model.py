@@ -21,7 +21,7 @@ from zerovl.apis.model_names import model_config_path
 from zerovl.datasets import image_text_collate
 from zerovl.registry import DATASETS
 from zerovl.testing import load_script
-from zerovl.testing.tiny_config import dump_tiny_demo
+from zerovl.testing.tiny_config import dump_tiny_demo_checkpoint
 
 SAMPLES = [0, 3, 9, 14]
 CLOSE = dict(rtol=1e-5, atol=1e-6)
@@ -31,9 +31,7 @@ CLOSE = dict(rtol=1e-5, atol=1e-6)
 def checkpoint(synthetic_root):
     """(config file, config, checkpoint, export folder) of the tiny demo model with seeded random weights."""
     work_dir = tempfile.mkdtemp(prefix='zv')
-    config_file, cfg, model = dump_tiny_demo(synthetic_root, work_dir, seed=3)
-    path = osp.join(work_dir, 'epoch_1.pth')
-    torch.save(dict(meta=dict(epoch=1), state_dict=model.state_dict()), path)
+    config_file, cfg, path = dump_tiny_demo_checkpoint(synthetic_root, work_dir, seed=3)
     export_dir = osp.join(work_dir, 'export')
     export_model(cfg, path, export_dir)
     yield config_file, cfg, path, export_dir

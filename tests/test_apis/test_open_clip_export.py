@@ -3,7 +3,6 @@ test images and captions exactly as zerovl does, from its own preprocessing and 
 cannot express is refused with the reason, and the load-back check catches a folder that disagrees."""
 import json
 import math
-import os.path as osp
 import shutil
 import tempfile
 from copy import deepcopy
@@ -20,7 +19,7 @@ from zerovl.apis.open_clip_check import compare_with_open_clip
 from zerovl.apis.open_clip_export import OPEN_CLIP_CONFIG, export_open_clip
 from zerovl.registry import DATASETS, MODELS
 from zerovl.testing import load_script
-from zerovl.testing.tiny_config import dump_tiny_demo
+from zerovl.testing.tiny_config import dump_tiny_demo_checkpoint
 
 open_clip = pytest.importorskip('open_clip', reason='open_clip is not installed (requirements/benchmark.txt)')
 CLOSE = dict(rtol=1e-5, atol=1e-6)
@@ -30,9 +29,7 @@ CLOSE = dict(rtol=1e-5, atol=1e-6)
 def tiny(synthetic_root):
     """(config file, config, checkpoint, work dir): the tiny demo model (mean pooling) with seeded weights."""
     work_dir = tempfile.mkdtemp(prefix='zv')
-    config_file, cfg, model = dump_tiny_demo(synthetic_root, work_dir, seed=5)
-    checkpoint = osp.join(work_dir, 'epoch_1.pth')
-    torch.save(dict(state_dict=model.state_dict()), checkpoint)
+    config_file, cfg, checkpoint = dump_tiny_demo_checkpoint(synthetic_root, work_dir, seed=5)
     yield config_file, cfg, checkpoint, work_dir
     shutil.rmtree(work_dir, ignore_errors=True)
 

@@ -26,7 +26,7 @@ from zerovl.evaluation.retrieval import retrieval_metrics  # noqa: E402
 from zerovl.models.zero_shot_prompts import resolve_classnames  # noqa: E402
 from zerovl.registry import MODELS  # noqa: E402
 from zerovl.testing import load_script  # noqa: E402
-from zerovl.testing.tiny_config import dump_tiny_demo  # noqa: E402
+from zerovl.testing.tiny_config import dump_tiny_demo_checkpoint  # noqa: E402
 
 SCRIPT = 'tools/analysis_tools/clip_benchmark_local.py'
 # Words of the synthetic vocabulary only; no "a" before the slot, where zerovl would write "an" before a vowel.
@@ -37,9 +37,7 @@ TEMPLATES = ['the picture shows the {c}.', 'in the picture there is the {c}.']
 def exported(synthetic_root):
     """(config file, config, checkpoint, open_clip folder) of the tiny demo model with seeded random weights."""
     work_dir = tempfile.mkdtemp(prefix='zv')
-    config_file, cfg, model = dump_tiny_demo(synthetic_root, work_dir, seed=7)
-    checkpoint = osp.join(work_dir, 'epoch_1.pth')
-    torch.save(dict(state_dict=model.state_dict()), checkpoint)
+    config_file, cfg, checkpoint = dump_tiny_demo_checkpoint(synthetic_root, work_dir, seed=7)
     folder = osp.join(work_dir, 'open_clip')
     assert load_script('tools/model_converters/export_open_clip.py').main(
         [config_file, folder, '--checkpoint', checkpoint, '--no-check']) == 0

@@ -11,10 +11,13 @@ Both prepare exactly what ``tools/test.py`` feeds the model (tests/test_apis/tes
 """
 import os
 import os.path as osp
-from typing import Sequence, Union
+from typing import TYPE_CHECKING, Sequence, Union
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    import PIL.Image
 
 ImageInput = Union[str, os.PathLike, np.ndarray, 'PIL.Image.Image']
 
