@@ -70,6 +70,10 @@ def test_config_and_checkpoint_round_trip(checkpoint, reference):
     torch.testing.assert_close(image_embeds, reference['image_embeds'], **CLOSE)
     torch.testing.assert_close(text_embeds, reference['text_embeds'], **CLOSE)
     assert tokenizer('a red circle')['input_ids'].shape == (1, 25)
+    # The export's safetensors weights serve as the config's checkpoint too.
+    from_safetensors, _, _ = zerovl.create_model(config_file, osp.join(checkpoint[3], 'model.safetensors'))
+    for key, value in from_safetensors.state_dict().items():
+        torch.testing.assert_close(value, model.state_dict()[key], rtol=0, atol=0)
     # Negative control: another seed's weights give other embeddings.
     other, _, _ = zerovl.create_model(config_file)  # no checkpoint: the config's (random) initialisation
     with torch.no_grad():

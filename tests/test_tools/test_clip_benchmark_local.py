@@ -127,9 +127,13 @@ def test_bad_arguments_are_refused(exported, tmp_path, capsys):
         with pytest.raises(SystemExit):
             tool.main(argv)
     (tmp_path / 'images' / 'circle').mkdir(parents=True)
-    shutil.copy(exported[1].test_dataloader.dataset.datasets[0].data_root + '/synth_a/valid/000001.jpg',
+    shutil.copy(osp.join(exported[1].test_dataloader.dataset.datasets[0].data_root, 'synth_a/valid/000001.jpg'),
                 tmp_path / 'images' / 'circle')
     (tmp_path / 'templates.txt').write_text('a photo of a {}.\n')  # clip_benchmark's slot is {c}
     assert tool.main([folder, '--task', 'zeroshot_classification', '--image-folder', str(tmp_path / 'images'),
                       '--templates', str(tmp_path / 'templates.txt')]) == 1
     assert "'a photo of a {}.' has no {c}" in capsys.readouterr().err
+    data_root = exported[1].test_dataloader.dataset.datasets[0].data_root
+    assert tool.main([folder, '--task', 'zeroshot_retrieval', '--data-root', data_root, '--name', 'synth_a',
+                      '--recall-k', '1', '10']) == 1
+    assert '--recall-k 10 exceeds the 8 images' in capsys.readouterr().err

@@ -150,6 +150,9 @@ def evaluate(args) -> dict:
         name = args.image_folder
     else:
         dataset = CaptionedImages(args.data_root, args.name, args.split, transform)
+        if max(args.recall_k) > len(dataset):  # clip_benchmark's topk would fail with "index out of range"
+            raise ValueError(f'--recall-k {max(args.recall_k)} exceeds the {len(dataset)} images of '
+                             f'{args.data_root}/{args.name}/{args.split}')
         loader = DataLoader(dataset, batch_size=args.batch_size, shuffle=False, collate_fn=captions_collate)
         metrics = zeroshot_retrieval.evaluate(model, loader, tokenizer, args.device, amp=args.amp,
                                               recall_k_list=args.recall_k)
