@@ -1,7 +1,8 @@
 """tools/analysis_tools/clip_benchmark_local.py: clip_benchmark's own loader and metrics, offline, on a zerovl
 model exported for open_clip, give what zerovl's own evaluators give on the same local data: the zero-shot
-classifier's class embeddings and top-1 (ZeroShotClassifier + topk_accuracy, as tools/test.py scores it) and
-the retrieval recalls (retrieval_metrics, RetrievalMetric's computation)."""
+classifier's class embeddings and top-1 (ZeroShotClassifier + topk_accuracy / ClassificationAccuracy, as
+tools/test.py scores it; plain templates and zerovl's synonym ensembles) and the retrieval recalls
+(retrieval_metrics, RetrievalMetric's computation)."""
 import csv
 import json
 import os.path as osp
@@ -21,7 +22,8 @@ from clip_benchmark.models import load_clip  # noqa: E402
 from zerovl.apis import ZeroVLInferencer  # noqa: E402
 from zerovl.apis.create import checkpoint_weights  # noqa: E402
 from zerovl.apis.export import inference_model_config  # noqa: E402
-from zerovl.evaluation.accuracy import topk_accuracy  # noqa: E402
+from zerovl.apis.preprocess import ImagePreprocess  # noqa: E402
+from zerovl.evaluation.accuracy import ClassificationAccuracy, topk_accuracy  # noqa: E402
 from zerovl.evaluation.retrieval import retrieval_metrics  # noqa: E402
 from zerovl.models.zero_shot_prompts import resolve_classnames  # noqa: E402
 from zerovl.registry import MODELS  # noqa: E402
@@ -94,6 +96,39 @@ def test_zero_shot_classification_matches_zerovl(exported, synthetic_root, tmp_p
     torch.testing.assert_close(theirs, class_embeds.T, rtol=1e-5, atol=1e-6)
     assert result['metrics']['acc1'] * 100 == pytest.approx(ours['top1'], abs=1e-9)
     assert 0 <= result['metrics']['mean_per_class_recall'] <= 1
+
+
+def test_zerovl_prompt_ensembles_score_as_tools_test(exported, synthetic_root, tmp_path):
+    """With --zerovl-prompts (synonyms, zerovl's templates and its "a"/"an"), clip_benchmark's acc1 is the top-1
+    of zerovl's own path: ZeroShotClassifier.test_step on the test pipeline's images, then ClassificationAccuracy."""
+    _, cfg, checkpoint, folder = exported
+    classes = shape_folders(synthetic_root, tmp_path / 'shapes')
+    result = run([folder, '--task', 'zeroshot_classification', '--image-folder', str(tmp_path / 'shapes'),
+                  '--zerovl-prompts', 'synthetic_shape', 'synthetic'], tmp_path, 'ensembles')
+
+    synonyms = [next(names for names in resolve_classnames('synthetic_shape') if shape in names) for shape in classes]
+    assert any(len(names) > 1 for names in synonyms)  # the ensembles really differ from one name per class
+    pipeline = cfg.test_dataloader.dataset.datasets[0].pipeline
+    classifier = MODELS.build(dict(inference_model_config(cfg.model.to_dict()), type='ZeroShotClassifier',
+                                   classnames=synonyms, templates='synthetic',
+                                   tokenizer=pipeline[2]['tokenizer'], max_length=25)).eval()
+    classifier.load_state_dict(checkpoint_weights(checkpoint), strict=True)
+    preprocess = ImagePreprocess(pipeline, classifier.data_preprocessor)
+    samples = [(path, label) for label, shape in enumerate(classes) for path in classes[shape]]
+    batch = dict(inputs=dict(images=torch.stack([preprocess.uint8(path) for path, _ in samples])),
+                 data_samples=[dict(gt_label=label, dataset_name='shapes') for _, label in samples])
+    with torch.no_grad():
+        predictions = classifier.test_step(batch)
+    metric = ClassificationAccuracy(topk=(1,))
+    metric.process(batch, predictions)
+    ours = metric.compute_metrics(metric.results)
+    assert result['metrics']['acc1'] * 100 == pytest.approx(ours['shapes/top1'], abs=1e-9)
+    # The class embeddings themselves: clip_benchmark's from its per-class prompt lists, ours from the ensembles.
+    model, _, tokenizer = load_clip('open_clip', f'local-dir:{folder}', None, None, 'cpu')
+    prompts = load_script(SCRIPT).zerovl_prompts('synthetic_shape', 'synthetic', list(classes))
+    theirs = zero_shot_classifier(model.eval(), tokenizer, *prompts, 'cpu', amp=False)
+    torch.testing.assert_close(theirs, classifier.compute_class_embeddings(tuple(synonyms), classifier.tasks[None][1]).T,
+                               rtol=1e-5, atol=1e-6)
 
 
 def test_zero_shot_retrieval_matches_zerovl(exported, synthetic_root, tmp_path):

@@ -45,6 +45,10 @@ def parse_args(argv=None):
     parser.add_argument('--image-folder', help='classification: a folder with one sub-folder of images per class')
     parser.add_argument('--classnames', help='classification: a file with one class name per line')
     parser.add_argument('--templates', help='classification: a file with one prompt template per line, {c} the class')
+    parser.add_argument('--zerovl-prompts', nargs=2, metavar=('CLASSNAMES', 'TEMPLATES'),
+                        help="classification: zerovl's prompts instead (a ZeroShotClassifier's named class and template "
+                             "sets, e.g. fashion_mnist general): every synonym in every template, as tools/test.py "
+                             'scores them; each folder must name one of the classes')
     parser.add_argument('--data-root', help='retrieval: the folder holding NAME/SPLIT_anno.csv and NAME/SPLIT/')
     parser.add_argument('--name', help='retrieval: the source sub-folder')
     parser.add_argument('--split', default='valid', help='retrieval: the split (default valid)')
@@ -58,6 +62,8 @@ def parse_args(argv=None):
         parser.error(f'{args.model_dir} is not a folder')
     if args.task == 'zeroshot_classification' and not (args.image_folder and osp.isdir(args.image_folder)):
         parser.error(f'zeroshot_classification needs --image-folder, an existing folder (got {args.image_folder})')
+    if args.zerovl_prompts and (args.templates or args.classnames):
+        parser.error('--zerovl-prompts names the classes and the prompts: leave out --templates and --classnames')
     if args.task == 'zeroshot_retrieval' and not (args.data_root and args.name):
         parser.error('zeroshot_retrieval needs --data-root and --name')
     return args
@@ -104,9 +110,27 @@ def captions_collate(batch):
     return default_collate([image for image, _ in batch]), [captions for _, captions in batch]
 
 
+def zerovl_prompts(classnames: str, templates: str, folders: List[str]) -> Tuple[List[str], dict]:
+    """(class names, {class name: prompts}) with zerovl's prompt ensembles (every synonym of a class in every
+    template, with zerovl's "a"/"an"), the classes in folder order; clip_benchmark embeds each class's list."""
+    from zerovl.models.zero_shot_prompts import fill_template, resolve_classnames, resolve_templates
+    classes, templates = resolve_classnames(classnames), resolve_templates(templates)
+    names, prompts = [], {}
+    for folder in folders:
+        matches = [synonyms for synonyms in classes if folder.replace('_', ' ') in synonyms]
+        if len(matches) != 1:
+            raise ValueError(f'class folder {folder!r} names {len(matches)} of the classes of {classnames!r} '
+                             f'({[synonyms[0] for synonyms in classes]}); it must name exactly one')
+        names.append(matches[0][0])
+        prompts[names[-1]] = [fill_template(template, name) for name in matches[0] for template in templates]
+    return names, prompts
+
+
 def classification_data(args, transform):
     from torchvision.datasets import ImageFolder
     dataset = ImageFolder(args.image_folder, transform=transform)
+    if args.zerovl_prompts:
+        return (dataset, *zerovl_prompts(*args.zerovl_prompts, dataset.classes))
     classnames = read_lines(args.classnames) if args.classnames else [c.replace('_', ' ') for c in dataset.classes]
     if len(classnames) != len(dataset.classes):
         raise ValueError(f'{args.classnames} names {len(classnames)} classes; {args.image_folder} has '
