@@ -38,7 +38,8 @@ real-assets: $(STAMP)
 	$(PY) tools/model_converters/link_minilm.py --out data/pretrained/all-MiniLM-L6-v2
 	$(PY) tools/dataset_converters/emoji_to_csv.py $(EMOJI_PKG) data --name emoji
 
-# requirements/benchmark.txt (open_clip, for the benchmark's --accum-freq row) goes in without dependency
+# requirements/benchmark.txt (open_clip and clip_benchmark: the --accum-freq row, open_clip exports and
+# clip_benchmark on local data) goes in without dependency
 # resolution: resolving it would touch the pinned torch.
 $(STAMP): setup.py requirements/runtime.txt requirements/tests.txt requirements/benchmark.txt
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)

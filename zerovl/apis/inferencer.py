@@ -1,25 +1,22 @@
-"""Embed and rank images and texts with an exported model, prepared exactly as ``tools/test.py`` prepares
-its samples: the export's own test pipeline (our registered transforms and tokenizer), then the model's
-data preprocessor and encoders.
+"""Embed and rank images and texts with a trained model, prepared exactly as ``tools/test.py`` prepares
+its samples: the model's test pipeline (our registered transforms and tokenizer), then its data
+preprocessor and encoders.
 
-    inferencer = ZeroVLInferencer.from_exported('work_dirs/export')
-    ranking = inferencer.rank_texts(['cat.jpg', image_array], ['a cat', 'a dog'], top_k=1)
+    inferencer = ZeroVLInferencer.create('work_dirs/export')                        # an export folder
+    inferencer = ZeroVLInferencer.create('zerovl_demo', 'work_dirs/zerovl_demo/epoch_6.pth')  # config + checkpoint
+    ranking = inferencer.rank_texts(['cat.jpg', image_array, pil_image], ['a cat', 'a dog'], top_k=1)
     ranking.indices[0], ranking.scores[0]   # best caption of cat.jpg and its cosine similarity
 """
-import os
-import os.path as osp
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence
 
-import numpy as np
 import torch
 
 from zerovl.datasets.transforms.tokenize import find_tokenize
 from zerovl.models.text_embedding import embed_texts
 from .ranking import top_k as stable_top_k
 from .exported import load_exported
-
-ImageInput = Union[str, os.PathLike, np.ndarray]
+from .preprocess import ImageInput, build_transforms, prepare_image
 
 
 @dataclass
@@ -38,18 +35,16 @@ class ZeroVLInferencer:
     Args:
         model: a dual encoder (``encode_image``, ``encode_text``, ``data_preprocessor``) in eval mode.
         test_pipeline: transform configs; the first loads the image file (``LoadImageFromFile``) and is
-            skipped for images given as arrays; one of them is ``Tokenize``.
+            skipped for images given as arrays or PIL images; one of them is ``Tokenize``.
         batch_size: images or texts per forward.
     """
 
     def __init__(self, model: torch.nn.Module, test_pipeline: Sequence[dict], batch_size: int = 32):
-        import zerovl.datasets  # noqa: F401  registers the transforms
-        from zerovl.registry import TRANSFORMS
         if batch_size < 1:
             raise ValueError(f'batch_size must be at least 1, got {batch_size}')
         self.model = model.eval()
         self.batch_size = batch_size
-        self.transforms = [TRANSFORMS.build(dict(step)) for step in test_pipeline]
+        self.transforms = build_transforms(test_pipeline)
         self.tokenize = find_tokenize(self.transforms)
 
     @classmethod
@@ -57,31 +52,20 @@ class ZeroVLInferencer:
         exported = load_exported(folder, device)
         return cls(exported.model, exported.test_pipeline, batch_size)
 
-    # ---------------------------------------------------------------------------------- preparing
-    def run_pipeline(self, results: dict, transforms) -> dict:
-        for transform in transforms:
-            results = transform(results)
-            if results is None:  # mmcv's convention for a sample a transform dropped
-                raise ValueError(f'{type(transform).__name__} dropped the image')
-        return results
+    @classmethod
+    def create(cls, config_or_export: str, checkpoint: Optional[str] = None, device: str = 'cpu',
+               batch_size: int = 32, cfg_options: Optional[dict] = None) -> 'ZeroVLInferencer':
+        """From what :func:`zerovl.create_model` takes: an export folder, or a config file or name with
+        (or without) a checkpoint, which then need not be exported first."""
+        from .create import load_model
+        loaded = load_model(config_or_export, checkpoint, device, cfg_options)
+        return cls(loaded.model, loaded.test_pipeline, batch_size)
 
+    # ---------------------------------------------------------------------------------- preparing
     def prepare_image(self, image: ImageInput) -> torch.Tensor:
         """(3, H, W) uint8, as the test pipeline makes it. Arrays are (H, W, 3) uint8 RGB, as
-        ``LoadImageFromFile`` would have decoded them. The caption is empty: Tokenize needs one."""
-        if isinstance(image, (str, os.PathLike)):
-            path = os.fspath(image)
-            if not osp.isfile(path):
-                raise FileNotFoundError(f'image {path} does not exist')
-            results = self.run_pipeline(dict(img_path=path, caption=''), self.transforms)
-        elif isinstance(image, np.ndarray):
-            if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-                raise ValueError(f'an image array must be (H, W, 3) uint8 RGB, got shape {image.shape} '
-                                 f'dtype {image.dtype}')
-            results = dict(img=image, img_shape=image.shape[:2], ori_shape=image.shape[:2], caption='')
-            results = self.run_pipeline(results, self.transforms[1:])
-        else:
-            raise TypeError(f'an image is a file path or an (H, W, 3) uint8 array, got {type(image).__name__}')
-        return results['inputs']['images']
+        ``LoadImageFromFile`` would have decoded them; PIL images are converted to that."""
+        return prepare_image(image, self.transforms)
 
     # ---------------------------------------------------------------------------------- embedding
     @torch.no_grad()

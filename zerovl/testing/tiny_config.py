@@ -54,3 +54,14 @@ def dump_tiny_demo(data_root: str, work_dir: str, seed: int = 0):
     cfg.dump(config_file)
     torch.manual_seed(seed)
     return config_file, cfg, MODELS.build(cfg.model)
+
+
+def dump_tiny_demo_checkpoint(data_root: str, work_dir: str, seed: int = 0):
+    """``(config file, config, checkpoint)``: :func:`dump_tiny_demo` with its seeded model saved as a training
+    checkpoint (``work_dir/epoch_1.pth``, the weights under ``state_dict``); what tests of the tools that load a
+    config and a checkpoint (create_model, the exporters) start from."""
+    import torch
+    config_file, cfg, model = dump_tiny_demo(data_root, work_dir, seed)
+    checkpoint = f'{work_dir}/epoch_1.pth'
+    torch.save(dict(meta=dict(epoch=1), state_dict=model.state_dict()), checkpoint)
+    return config_file, cfg, checkpoint
