@@ -7,14 +7,13 @@ exists, because the stats file is written last, after the tar has been renamed i
 skips finished shards whose stats match the request and rewrites the others, so a killed conversion
 loses at most the shard it was writing and reads no input twice for the finished ones.
 """
-import io
 import json
 import os
 import os.path as osp
 import tarfile
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, List, NamedTuple, Optional
+from typing import BinaryIO, Callable, Iterable, List, NamedTuple, Optional
 
 from zerovl.utils.atomic_file import partial_path, publish, write_text_atomically
 from ..shards.layout import STATS_SUFFIX, read_stats, sample_key, shard_stem
@@ -97,7 +96,7 @@ def _write_one(base: str, shard_index: int, samples: Iterable[ShardSample], requ
     started = time.time()
     rows, successes, failures = [], 0, 0
     partial = partial_path(base + '.tar')
-    with tarfile.open(partial, 'w', format=tarfile.USTAR_FORMAT) as tar:
+    with open(partial, 'wb') as tar:
         for number, sample in enumerate(samples):
             key = sample_key(shard_index, number)
             meta = dict(sample.meta, key=key, caption=sample.caption,
@@ -113,6 +112,7 @@ def _write_one(base: str, shard_index: int, samples: Iterable[ShardSample], requ
             _add(tar, f'{key}.txt', sample.caption.encode('utf-8'))
             _add(tar, f'{key}.json', json.dumps(meta, ensure_ascii=False).encode('utf-8'))
             successes += 1
+        tar.write(bytes(2 * tarfile.BLOCKSIZE))  # end of archive
     publish(partial, base + '.tar')
     if parquet:
         _write_parquet(base + '.parquet', rows)
@@ -124,11 +124,29 @@ def _write_one(base: str, shard_index: int, samples: Iterable[ShardSample], requ
     summary.failed += failures
 
 
-def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
-    # Fixed owner, mode and time: the same inputs give byte-identical shards.
-    info = tarfile.TarInfo(name)
-    info.size, info.mode, info.mtime = len(data), 0o444, 0
-    tar.addfile(info, io.BytesIO(data))
+def _add(tar: BinaryIO, name: str, data: bytes) -> None:
+    """Append one member: a ustar header, the data, zero padding to the block size.
+
+    Written by hand rather than with ``tarfile.addfile``, whose general header code costs ~0.3 ms a
+    member: a million samples are three million members. Fixed owner, mode and time: the same inputs
+    give byte-identical shards. ``tarfile`` (and GNU tar) read the result, as the tests check.
+    """
+    encoded = name.encode('utf-8')
+    if len(encoded) > 100:
+        raise ValueError(f'member name longer than 100 bytes: {name!r}')
+    header = bytearray(tarfile.BLOCKSIZE)
+    header[0:len(encoded)] = encoded
+    header[100:108] = b'0000444\0'  # mode
+    header[108:116] = header[116:124] = b'0000000\0'  # uid, gid
+    header[124:136] = b'%011o\0' % len(data)
+    header[136:148] = b'00000000000\0'  # mtime
+    header[148:156] = b' ' * 8  # the checksum counts its own field as spaces
+    header[156:157] = tarfile.REGTYPE
+    header[257:265] = tarfile.POSIX_MAGIC
+    header[148:156] = b'%06o\0 ' % sum(header)
+    tar.write(header)
+    tar.write(data)
+    tar.write(bytes(-len(data) % tarfile.BLOCKSIZE))
 
 
 def _write_parquet(path: str, rows: List[dict]) -> None:
