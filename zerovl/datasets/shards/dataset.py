@@ -22,7 +22,7 @@ from ..collate import image_text_collate
 from ..errors import BadSampleError, ShardSampleError, TooManyBadSamplesError
 from .bad_inputs import ShardBadInputPolicy
 from .layout import ShardInfo, list_shards, unfinished_tars
-from .plan import ShardPlan
+from .plan import ShardPlan, rank_batch_order
 from .stream import SourceStream
 from .tar_reader import TarSample, TarShard, image_member, read_caption
 
@@ -137,9 +137,22 @@ class ShardImageTextDataset(IterableDataset):
         if int(state['seed']) != self.plan.seed:
             raise ValueError(f"shard stream state was saved with seed {state['seed']}, this run has {self.plan.seed}")
         self.set_epoch(int(state['epoch']))
-        workers = list(state['workers'])
-        self._resume = dict(epoch=int(state['epoch']), position=int(state['position']), workers=workers)
+        # Positions of another epoch (a checkpoint taken at an epoch's end) do not apply to this one.
+        workers = [saved if saved is not None and saved['epoch'] == int(state['epoch']) else None
+                   for saved in state['workers']]
+        epoch, position = int(state['epoch']), int(state['position'])
+        self._resume = dict(epoch=epoch, position=position, workers=workers, first=self._next_worker(epoch, position))
         self._observed = list(workers)
+
+    def _next_worker(self, epoch: int, position: int) -> int:
+        """The worker whose batch the uninterrupted run would have yielded after ``position`` batches.
+
+        A DataLoader always asks its worker 0 first; a resumed one must start with this worker instead,
+        so the resumed workers take the roles rotated by it (``__iter__``) and the DataLoader's turns
+        then follow the uninterrupted order exactly.
+        """
+        order = rank_batch_order([len(self.plan.worker_batches(epoch, w)) for w in range(self.plan.workers)])
+        return order[position][0] if position < len(order) else 0
 
     # ------------------------------------------------------------------ iteration (in each worker)
 
@@ -155,6 +168,7 @@ class ShardImageTextDataset(IterableDataset):
         worker, epoch = self._worker(), self.epoch
         saved = None
         if self._resume is not None and self._resume['epoch'] == epoch:
+            worker = (worker + self._resume['first']) % self.plan.workers
             saved = self._resume['workers'][worker]
         start = 0 if saved is None else int(saved['batch'])
         positions = [(0, 0)] * len(self.names) if saved is None else [tuple(p) for p in saved['streams']]
