@@ -28,10 +28,17 @@ def make_dataset(root, sources, vocab_file, **kwargs):
     return ShardImageTextDataset(str(root), sources, pipeline=pipeline(vocab_file), **kwargs)
 
 
+def identity(item):
+    return item
+
+
 def batches(dataset, num_workers=None):
     """Every batch of one epoch, as (source names, caption ids) lists, through a real DataLoader."""
     workers = dataset.plan.num_workers if num_workers is None else num_workers
-    loader = DataLoader(dataset, batch_size=None, num_workers=workers, collate_fn=lambda item: item)
+    # 'fork', as training runs (env_cfg.mp_cfg), also inside processes started by spawn: faster, and
+    # it is the path on which set_epoch reaches persistent workers.
+    loader = DataLoader(dataset, batch_size=None, num_workers=workers, collate_fn=identity,
+                        multiprocessing_context='fork' if workers else None)
     return [describe(batch) for batch in loader]
 
 

@@ -103,6 +103,19 @@ class ShardImageTextDataset(IterableDataset):
     def set_epoch(self, epoch: int) -> None:
         self._epoch.value = int(epoch)
 
+    def __getstate__(self) -> dict:
+        # A shared Value only travels by fork; under spawn (or any pickling) the copy gets the current
+        # epoch as a value of its own, which is right for workers started anew each epoch. Persistent
+        # workers under spawn would miss later set_epoch calls: the 'fork' start method
+        # (env_cfg.mp_cfg.mp_start_method, zerovl's default) avoids that.
+        state = dict(self.__dict__)
+        state['_epoch'] = self.epoch
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._epoch = multiprocessing.Value('q', state['_epoch'])
+
     def observe_batch(self, data_batch: dict) -> None:
         """Note where the stream of the worker that made this (trained) batch stands after it."""
         state = data_batch.get('stream_state') if isinstance(data_batch, dict) else None
