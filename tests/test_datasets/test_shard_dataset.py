@@ -123,3 +123,13 @@ def test_start_up_reads_only_stats_files(shard_root, shard_vocab, zerovl_scope, 
     dataset = make_dataset(root, sources, shard_vocab, batch_size=5)
     assert len(dataset) == 12 and opened == []
     assert np.sum(dataset.plan.source_sizes) == 60
+
+
+def test_epoch_length_is_the_same_every_epoch_in_every_mode():
+    # The Runner sizes the run from the first epoch's length; shard sizes differ, so a plan that moved
+    # shards between readers from epoch to epoch would change it.
+    counts = ((7, 3, 9, 4, 8, 6, 5, 2), (10, 1, 6))
+    for mode in ('debias', 'shuffle', 'sequential'):
+        plan = ShardPlan(counts, batch_size=2, world_size=2, num_workers=1, seed=1, mode=mode)
+        assert len({plan.epoch_length(epoch) for epoch in range(6)}) == 1, mode
+        assert plan.epoch_length(0) > 0

@@ -77,7 +77,8 @@ class ShardImageTextDataset(IterableDataset):
         self._epoch = multiprocessing.Value('q', 0)
         self._resume: Optional[dict] = None
         self._observed: List[Optional[dict]] = [None] * self.plan.workers
-        if len(self) == 0:
+        self._length = self.plan.epoch_length(0)  # the same every epoch (plan.py)
+        if self._length == 0:
             raise ValueError(f'no full batch of {batch_size} samples per rank fits in the shards of {name} '
                              f'for {self.plan.world_size} rank(s) x {self.plan.workers} worker(s) '
                              f'(source sizes {self.plan.source_sizes}); use more shards, fewer workers or '
@@ -92,7 +93,7 @@ class ShardImageTextDataset(IterableDataset):
 
     def __len__(self) -> int:
         """Per-rank batches per epoch, the same on every rank and every epoch."""
-        return self.plan.epoch_length(0)
+        return self._length
 
     # ------------------------------------------------------------------ epoch and resume state
 
