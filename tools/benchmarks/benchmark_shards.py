@@ -17,8 +17,10 @@ parses every row); the time to build and the process's peak resident memory (VmH
 are reported, with the resident memory after the imports alone as the floor.
 
 Throughput: samples per second of one process with no DataLoader workers (one core), decoding every
-image (LoadImageFromFile) to a tensor, over the first --throughput-samples samples of the shard set,
-against the same images (extracted to files) read through an LMDB copy by ``ImageTextDataset``.
+image (LoadImageFromFile) to a tensor, over a shard set of --throughput-samples samples per
+--image-sizes side, against the same images (extracted to files) read through an LMDB copy by
+``ImageTextDataset``. Tiny images show the per-sample overhead of each path; larger ones, where decoding
+dominates, are closer to training data.
 """
 import argparse
 import json
@@ -73,16 +75,18 @@ def parse_args(argv=None):
                         help="start-up rows: 'shards', 'files' (CSV) and/or 'lmdb'")
     parser.add_argument('--samples-per-shard', type=int, default=10000, help="img2dataset's default: 10000")
     parser.add_argument('--throughput-samples', type=int, default=20000, help='0 skips the throughput rows')
+    parser.add_argument('--image-sizes', type=int, nargs='+', default=[8, 256],
+                        help='throughput rows: side of the synthetic JPEGs (each size gets its own set)')
     parser.add_argument('--markdown-out', help='also write the tables and the machine description here')
     return parser.parse_args(argv)
 
 
 # ------------------------------------------------------------------------------------------ the data
 
-def shard_set(data_dir: str, size: int, per_shard: int) -> str:
+def shard_set(data_dir: str, size: int, per_shard: int, image_size: int = 8) -> str:
     from zerovl.datasets.converters.shards_convert import write_synthetic_shards
-    folder = osp.join(data_dir, f's{size}')
-    write_synthetic_shards(folder, size, per_shard)  # skips finished shards
+    folder = osp.join(data_dir, f's{size}' if image_size == 8 else f's{size}_{image_size}px')
+    write_synthetic_shards(folder, size, per_shard, image_size=image_size)  # skips finished shards
     return folder
 
 
@@ -102,9 +106,9 @@ def csv_set(data_dir: str, size: int, with_lmdb: bool) -> str:
     return root
 
 
-def images_from_shards(shard_folder: str, data_dir: str, count: int) -> str:
+def images_from_shards(shard_folder: str, count: int) -> str:
     """The first ``count`` samples of the shard set as a ZeroVL CSV + image files, and their LMDB copy."""
-    root = osp.join(data_dir, f'images{count}')
+    root = shard_folder + f'_images{count}'
     lmdb_path = osp.join(root, 'bench', 'train.lmdb')
     if osp.isdir(lmdb_path):
         return root
@@ -207,13 +211,16 @@ def main(argv=None) -> List[dict]:
             print(rows[-1], flush=True)
     tables = [startup_table(rows)]
     if args.throughput_samples:
-        folder = shard_set(args.data_dir, max(args.sizes), args.samples_per_shard)
-        images = images_from_shards(folder, args.data_dir, args.throughput_samples)
-        shard_rate = shard_throughput(folder, args.throughput_samples)
-        lmdb_rate = lmdb_throughput(images, args.throughput_samples)
-        tables.append('| data path (1 process, no workers) | samples/s per core | vs LMDB |\n|---|---:|---:|\n'
-                      f'| shards | {shard_rate:.0f} | {shard_rate / lmdb_rate:.2f}x |\n'
-                      f'| LMDB | {lmdb_rate:.0f} | 1.00x |')
+        lines = ['| image side (px) | shards: samples/s per core | LMDB: samples/s per core | shards vs LMDB |',
+                 '|---:|---:|---:|---:|']
+        for image_size in args.image_sizes:
+            count = args.throughput_samples
+            folder = shard_set(args.data_dir, count, args.samples_per_shard, image_size)
+            images = images_from_shards(folder, count)
+            shard_rate, lmdb_rate = shard_throughput(folder, count), lmdb_throughput(images, count)
+            lines.append(f'| {image_size} | {shard_rate:.0f} | {lmdb_rate:.0f} | {shard_rate / lmdb_rate:.2f}x |')
+            print(lines[-1], flush=True)
+        tables.append('\n'.join(lines))
     publish_report([f'Machine: {describe_machine()}', f'Command: `{command}`'], '\n\n'.join(tables),
                    args.markdown_out)
     return rows

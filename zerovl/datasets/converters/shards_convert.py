@@ -26,12 +26,9 @@ SYNTHETIC_IMAGES = 64
 
 def write_synthetic_shards(folder: str, num_samples: int, samples_per_shard: int = DEFAULT_SAMPLES_PER_SHARD,
                            image_size: int = 8, seed: int = 0) -> ShardWriteSummary:
-    """``num_samples`` tiny JPEGs with distinct captions, in img2dataset's layout."""
+    """``num_samples`` JPEGs (64 distinct ones, cycled) with distinct captions, in img2dataset's layout."""
     rng = np.random.default_rng(seed)
-    images = []
-    for _ in range(SYNTHETIC_IMAGES):
-        ok, encoded = cv2.imencode('.jpg', rng.integers(0, 256, (image_size, image_size, 3), dtype=np.uint8))
-        images.append(encoded.tobytes())
+    images = [cv2.imencode('.jpg', _synthetic_image(rng, image_size))[1].tobytes() for _ in range(SYNTHETIC_IMAGES)]
 
     def read_inputs(start: int, stop: int) -> Iterator[ShardSample]:
         for index in range(start, stop):
@@ -40,6 +37,15 @@ def write_synthetic_shards(folder: str, num_samples: int, samples_per_shard: int
 
     return write_shards(folder, num_samples, samples_per_shard, read_inputs,
                         source=f'synthetic(seed={seed}, image_size={image_size})')
+
+
+def _synthetic_image(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Pixel noise for tiny sides; from 64 px, smooth colour fields (noise of 1/16 the side, upscaled),
+    which compress like photos (pixel noise at 256 px would make 100+ KB JPEGs that decode slowly)."""
+    if size < 64:
+        return rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+    small = rng.integers(0, 256, (size // 16, size // 16, 3), dtype=np.uint8)
+    return cv2.resize(small, (size, size), interpolation=cv2.INTER_CUBIC)
 
 
 def _row_sample(row: AnnotationRow, source_csv: str, image: Optional[bytes], failure: str) -> ShardSample:
