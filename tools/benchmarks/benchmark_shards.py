@@ -1,7 +1,7 @@
 """Start-up time and memory per rank, and loader throughput per core: img2dataset shards vs CSV vs LMDB.
 
     python tools/benchmarks/benchmark_shards.py --data-dir /tmp/shards_bench --sizes 100000 1000000 \\
-        --throughput-samples 20000 --markdown-out shards.md
+        --throughput-samples 20000 --markdown-out /tmp/shards_report.txt
 
 For every size N (samples), the data are written once under --data-dir (reused when present):
 
