@@ -100,3 +100,19 @@ def test_lmdb_to_shards_writes_the_same_samples_as_csv_to_shards(tmp_path):
 def test_unknown_source_folder_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match='no shard stats'):
         list_shards(str(tmp_path))
+
+
+def test_shards_back_to_csv_feed_the_evaluation_dataset(tmp_path):
+    from zerovl.datasets import ImageTextDataset
+    make_source(tmp_path, 'toy')
+    convert_csv_to_shards(str(tmp_path / 'toy' / 'train_anno.csv'), str(tmp_path / 'toy' / 'train'),
+                          str(tmp_path / 'shards'), 4)
+    data = (tmp_path / 'shards' / '00001.tar').read_bytes()
+    (tmp_path / 'shards' / '00001.tar').write_bytes(data[:len(data) - 1100])  # cut into its last sample
+    main = load_script('tools/dataset_converters/shards_to_csv.py').main
+    assert main([str(tmp_path / 'shards'), str(tmp_path), 'back']) == 1  # the truncation is reported
+    dataset = ImageTextDataset(data_root=str(tmp_path), name='back', split='valid', test_mode=True)
+    assert len(dataset) == 5  # 4 + the complete sample of the cut shard
+    info = dataset.get_data_info(2)
+    assert (info['caption'], info['image_id']) == ('image 2', '000000002')
+    assert open(info['img_path'], 'rb').read() == (tmp_path / 'toy' / 'train' / '002.jpg').read_bytes()

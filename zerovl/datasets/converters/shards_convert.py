@@ -1,10 +1,13 @@
-"""Sources of shards: a synthetic set, a ZeroVL CSV + image folder, an LMDB copy; and verification.
+"""Sources of shards: a synthetic set, a ZeroVL CSV + image folder, an LMDB copy; verification; and
+shards back to a CSV + image folder (for the retrieval evaluation, which reads that layout).
 
 Each builds a ``read_inputs(start, stop)`` for ``write_shards`` (resumable, see shard_writer.py). Rows
 of the CSV or LMDB become samples in row order; a row that the dataset would drop (empty caption,
 unparsable record) or whose image cannot be read is counted as a failed input in the shard's stats,
 as img2dataset counts a failed download, and listed.
 """
+import csv
+import os
 import os.path as osp
 from dataclasses import dataclass, field
 from typing import Iterator, List, Optional, Sequence, Tuple
@@ -12,7 +15,7 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from ..annotation_csv import AnnotationRow, check_row, read_annotation_rows
+from ..annotation_csv import REQUIRED_COLUMNS, AnnotationRow, check_row, read_annotation_rows
 from ..image_file import DEFAULT_MAX_BYTES, ImageFileRefused, read_image_file, resolve_roots
 from ..lmdb_backend import image_key, load_shards, read_value
 from ..shards.layout import list_shards
@@ -147,3 +150,39 @@ def describe(summary: ShardWriteSummary, report: Optional[ShardVerifyReport] = N
                      f'{report.declared}; {len(report.problems)} problem(s)')
         lines += [f'  {problem}' for problem in report.problems]
     return lines
+
+
+def convert_shards_to_csv(folder: str, data_root: str, name: str, split: str = 'valid',
+                          caption_key: Optional[str] = None) -> Tuple[int, List[str]]:
+    """Shards back to ZeroVL's layout, ``{data_root}/{name}/{split}_anno.csv`` + ``{split}/{key}.{ext}``, as
+    the retrieval evaluation reads it: one row per sample, ``image_id`` and ``caption_id`` its key.
+    Returns the rows written and the samples left out, with why."""
+    from ..errors import ShardSampleError
+    from ..shards.tar_reader import image_member, read_caption
+    img_dir = osp.join(data_root, name, split)
+    os.makedirs(img_dir, exist_ok=True)
+    rows, skipped = [], []
+    for info in list_shards(folder):
+        try:
+            shard = TarShard(info.path)
+        except OSError as error:
+            skipped.append(f'{info.path}: cannot be opened ({error.strerror or error})')
+            continue
+        try:
+            if shard.listing.truncated:
+                skipped.append(f'{info.path}: {shard.listing.truncated}')
+            for sample in shard.listing.samples:
+                try:
+                    member, caption = image_member(sample, info.path), read_caption(shard, sample, caption_key)
+                except ShardSampleError as error:
+                    skipped.append(str(error))
+                    continue
+                image = f'{osp.basename(sample.key)}.{member.name.rsplit(".", 1)[-1]}'
+                with open(osp.join(img_dir, image), 'wb') as f:
+                    f.write(shard.read(member))
+                rows.append([image, sample.key, caption, sample.key])
+        finally:
+            shard.close()
+    with open(osp.join(data_root, name, f'{split}_anno.csv'), 'w', newline='', encoding='utf-8') as f:
+        csv.writer(f).writerows([list(REQUIRED_COLUMNS), *rows])
+    return len(rows), skipped
