@@ -133,3 +133,23 @@ def test_epoch_length_is_the_same_every_epoch_in_every_mode():
         plan = ShardPlan(counts, batch_size=2, world_size=2, num_workers=1, seed=1, mode=mode)
         assert len({plan.epoch_length(epoch) for epoch in range(6)}) == 1, mode
         assert plan.epoch_length(0) > 0
+
+
+def test_persistent_workers_follow_set_epoch(shard_root, shard_vocab, zerovl_scope):
+    # Persistent workers keep the dataset copy they were forked with; the epoch must still reach them.
+    from torch.utils.data import DataLoader
+
+    from shard_helpers import describe, identity
+    root, sources = shard_root
+    dataset = make_dataset(root, sources, shard_vocab, batch_size=5, num_workers=2)
+    loader = DataLoader(dataset, batch_size=None, num_workers=2, collate_fn=identity, persistent_workers=True,
+                        multiprocessing_context='fork')
+    epochs = []
+    for epoch in range(2):
+        dataset.set_epoch(epoch)
+        epochs.append([describe(batch)['keys'] for batch in loader])
+    fresh = make_dataset(root, sources, shard_vocab, batch_size=5, num_workers=2)
+    fresh.set_epoch(1)
+    assert epochs[1] == [batch['keys'] for batch in batches(fresh)]
+    assert epochs[0] != epochs[1]
+    assert sorted(key for batch in epochs[0] for key in batch) == sorted(key for batch in epochs[1] for key in batch)
