@@ -40,7 +40,7 @@ def main():
                 log.write(json.dumps(keys) + '\n')
                 log.flush()
                 with open(args.log + '.state.tmp', 'w') as f:
-                    json.dump(dict(dataset.state_dict(), position=dataset.state_dict()['position']), f)
+                    json.dump(dataset.state_dict(), f)
                 os.replace(args.log + '.state.tmp', args.log + '.state')
                 if count == args.kill_after:
                     os.kill(os.getpid(), signal.SIGKILL)
