@@ -60,3 +60,23 @@ class TooManyBadSamplesError(RuntimeError):
     dataset, the counts and the first bad rows. A single-string constructor, so that torch's
     DataLoader can re-raise it from a worker with its message.
     """
+
+
+class ShardSampleError(BadSampleError):
+    """A sample of a webdataset shard that cannot be served: it names the shard (tar path) and the
+    sample's key, the coordinates a user needs to find it (``tar -tf shard | grep key``).
+
+    ``key`` is None for what concerns the shard as a whole (missing file, unreadable tar).
+    """
+
+    def __init__(self, reason: str, shard: str, key: Optional[str] = None) -> None:
+        self.shard = shard
+        self.key = key
+        super().__init__(reason, file=shard, path=None if key is None else f'{shard}:{key}')
+
+    def _describe(self) -> str:
+        where = f'shard {self.shard}' + ('' if self.key is None else f', key {self.key!r}')
+        return f'{where}: {self.reason}'
+
+    def __reduce__(self):
+        return (type(self), (self.reason, self.shard, self.key))

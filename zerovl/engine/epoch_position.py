@@ -21,11 +21,17 @@ def batches_done(iteration: int, epoch: int, epoch_length: int) -> int:
 
 
 def resumable_sampler(dataloader) -> Optional[object]:
-    """The loader's batch sampler if it can start an epoch at a given batch (``state_dict`` with
-    ``epoch`` and ``position``, and ``load_state_dict``), as DebiasedBatchSampler can; else None."""
+    """What decides the loader's order, if it can start an epoch at a given batch (``state_dict`` with
+    ``epoch`` and ``position``, and ``load_state_dict``): the batch sampler (DebiasedBatchSampler), or
+    an iterable dataset that batches itself (ShardImageTextDataset, which also needs to see each
+    trained batch: ``observe_batch``); else None."""
     batch_sampler = getattr(dataloader, 'batch_sampler', None)
     if hasattr(batch_sampler, 'state_dict') and hasattr(batch_sampler, 'load_state_dict'):
         return batch_sampler
+    dataset = getattr(dataloader, 'dataset', None)
+    if batch_sampler is None and all(hasattr(dataset, name) for name in ('state_dict', 'load_state_dict',
+                                                                          'observe_batch', 'set_epoch')):
+        return dataset
     return None
 
 

@@ -11,10 +11,17 @@ from .schedules import RunLength, settle_param_schedulers
 
 
 def configured_batch_size(cfg) -> Optional[int]:
-    """``train_dataloader.batch_size`` of the run's config; None for a DataLoader handed to the Runner
-    as an object (its items may be whole pre-collated batches: tools/benchmarks/benchmark_train.py)."""
+    """``train_dataloader.batch_size`` of the run's config, or its dataset's ``batch_size`` when the
+    dataset batches itself (a shard dataset, ``batch_size=None`` in the loader); None for a DataLoader
+    handed to the Runner as an object (its items may be whole pre-collated batches:
+    tools/benchmarks/benchmark_train.py)."""
     loader = cfg.get('train_dataloader') if cfg is not None else None
-    batch_size = loader.get('batch_size') if isinstance(loader, Mapping) else None
+    if not isinstance(loader, Mapping):
+        return None
+    batch_size = loader.get('batch_size')
+    dataset = loader.get('dataset')
+    if batch_size is None and isinstance(dataset, Mapping):
+        batch_size = dataset.get('batch_size')
     return batch_size if isinstance(batch_size, int) else None
 
 

@@ -99,8 +99,9 @@ def bad_image(results: dict, reason: str) -> BadSampleError:
 class LoadImageFromFile(BaseTransform):
     """Load the sample's image into ``img`` (H, W, 3 uint8 RGB), ``img_shape`` and ``ori_shape``.
 
-    The bytes come from the source the data info names: ``lmdb_path`` + ``lmdb_key`` (an LMDB
-    shard, see ``zerovl.datasets.lmdb_backend``) or ``img_path`` (a file). Shapes are (height, width),
+    The bytes come from the source the data info names: ``img_bytes`` (already read, from a tar
+    shard), ``lmdb_path`` + ``lmdb_key`` (an LMDB shard, see ``zerovl.datasets.lmdb_backend``) or
+    ``img_path`` (a file). Shapes are (height, width),
     as in mmcv.
 
     A file is read only when it is a regular file of at most ``max_bytes`` whose resolved path lies
@@ -137,6 +138,12 @@ class LoadImageFromFile(BaseTransform):
         return self._resolved[img_root]
 
     def read_bytes(self, results: dict) -> bytes:
+        if results.get('img_bytes') is not None:
+            # Already read by the dataset (a tar shard member); dropped so batches do not carry it.
+            data = results.pop('img_bytes')
+            if self.max_bytes is not None and len(data) > self.max_bytes:
+                raise bad_image(results, f'image of {len(data)} bytes exceeds max_bytes={self.max_bytes}')
+            return data
         if results.get('lmdb_path'):
             return self._read_lmdb(results)
         try:

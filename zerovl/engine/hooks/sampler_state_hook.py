@@ -24,10 +24,31 @@ class SamplerStateHook(Hook):
     The position saved is the loop's count of trained batches (from the checkpoint's epoch and
     iteration), not the sampler's own count, which runs ahead when workers prefetch. Loaders without a
     resumable batch sampler are left alone.
+
+    A streaming dataset that batches itself (ShardImageTextDataset, no batch sampler) is handled the
+    same way, plus two calls only it needs: ``set_epoch`` at every epoch start (mmengine's
+    DistSamplerSeedHook cannot reach it and must be switched off: configs/_base_/datasets/shards.py),
+    and ``observe_batch`` after every trained batch, from which it learns where the stream of the
+    worker that made the batch stood: those positions, not a count, are what it saves.
     """
 
     def __init__(self) -> None:
         self._loaded: Optional[dict] = None
+
+    def before_train_epoch(self, runner) -> None:
+        source = self._streaming_dataset(runner)
+        if source is not None:
+            source.set_epoch(runner.epoch)
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        source = self._streaming_dataset(runner)
+        if source is not None:
+            source.observe_batch(data_batch)
+
+    @staticmethod
+    def _streaming_dataset(runner):
+        source = resumable_sampler(runner.train_dataloader)
+        return source if hasattr(source, 'observe_batch') else None
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         loader = runner.train_dataloader
