@@ -70,7 +70,8 @@ def apply_outcomes(pieces: Sequence[str], outcomes: np.ndarray, vocab: Sequence[
     """
     replacements = iter(np.random.randint(0, len(vocab), size=int(np.sum(outcomes == RANDOM))))
     augmented = []
-    for piece, outcome in zip(pieces, outcomes):
+    # Plain ints: comparing numpy scalars one by one costs more than the rest of the loop.
+    for piece, outcome in zip(pieces, outcomes.tolist()):
         if outcome == MASK:
             augmented.append(MASK_TOKEN)
         elif outcome == RANDOM:

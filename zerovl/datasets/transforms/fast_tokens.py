@@ -21,15 +21,28 @@ def rust_backend(tokenizer):
     return tokenizer.backend_tokenizer if getattr(tokenizer, 'is_fast', False) else None
 
 
-def fixed_length_encoder(tokenizer, max_length: int):
-    """A backend copy that truncates and pads every caption to ``max_length`` tokens, or None."""
+def backend_copy(tokenizer):
+    """A private copy of the fast tokenizer's backend without truncation or padding, or None.
+
+    A copy, not the backend itself: a call made through the tokenizer leaves its truncation and
+    padding set on the backend (a ``tokenizer(..., padding='max_length')`` elsewhere would pad our pieces).
+    """
     backend = rust_backend(tokenizer)
     if backend is None:
         return None
     from tokenizers import Tokenizer
 
-    # A copy: the tokenizer's own backend is reconfigured by every call made through the tokenizer.
-    encoder = Tokenizer.from_str(backend.to_str())
+    copy = Tokenizer.from_str(backend.to_str())
+    copy.no_truncation()
+    copy.no_padding()
+    return copy
+
+
+def fixed_length_encoder(tokenizer, max_length: int):
+    """A backend copy that truncates and pads every caption to ``max_length`` tokens, or None."""
+    encoder = backend_copy(tokenizer)
+    if encoder is None:
+        return None
     encoder.enable_truncation(max_length, stride=0, strategy='longest_first', direction=tokenizer.truncation_side)
     encoder.enable_padding(direction=tokenizer.padding_side, pad_id=tokenizer.pad_token_id,
                            pad_type_id=tokenizer.pad_token_type_id, pad_token=tokenizer.pad_token, length=max_length)
@@ -38,7 +51,7 @@ def fixed_length_encoder(tokenizer, max_length: int):
 
 def piece_splitter(tokenizer) -> Optional[Callable[[str], List[str]]]:
     """text -> its WordPieces without special tokens, through the backend; None for a slow tokenizer."""
-    backend = rust_backend(tokenizer)
+    backend = backend_copy(tokenizer)
     if backend is None:
         return None
     return lambda text: backend.encode(text, add_special_tokens=False).tokens
