@@ -40,7 +40,9 @@ def test_benchmark_prints_a_table_of_every_path_and_pipeline(tmp_path, capsys, r
     out = capsys.readouterr().out
     table = markdown.read_text()
     assert '| decode path | workers | augmentation | images/s | vs files+PIL |' in out
-    assert '| training pipeline | workers | samples/s | vs torchvision PIL |' in out
+    assert '| training pipeline | workers | samples/s | vs torchvision PIL | samples per CPU-second |' in out
+    assert all(row['cpu_rate'] > 0 for row in train)
+    assert [row['cpu_ratio'] for row in train if row['pipeline'] == 'torchvision PIL'] == [1.0]
     assert table.count('\n| lmdb+cv2 | 0 |') == 2 and table.count('\n| zerovl fast | 0 |') == 1
     assert 'CPU cores' in table and '--num-images 12' in table
 

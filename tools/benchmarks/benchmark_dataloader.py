@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import lmdb
@@ -138,28 +138,45 @@ def batch_length(batch) -> int:
     return len(batch['inputs']['images']) if isinstance(batch, dict) else len(batch)
 
 
-def images_per_second(dataset, workers: int, batch_size: int, seed: int, collate_fn: Callable = torch.stack) -> float:
-    """One full shuffled pass; the clock starts after the first batch (worker start-up excluded)."""
+def pass_rates(dataset, workers: int, batch_size: int, seed: int,
+               collate_fn: Callable = torch.stack) -> Tuple[float, Optional[float]]:
+    """Samples per second of one full shuffled pass, by the wall clock and, with ``workers=0``, per
+    second of this process's CPU time (None with workers: their CPU time is not this process's).
+
+    The clock starts after the first batch (worker start-up excluded). The CPU rate is the per-core
+    cost without the time spent waiting for a core, which on a machine shared with other jobs is the
+    steadier of the two.
+    """
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, num_workers=workers,
                         collate_fn=collate_fn, generator=torch.Generator().manual_seed(seed))
     batches = iter(loader)
     first = batch_length(next(batches))
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     count = sum(batch_length(batch) for batch in batches)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     if count == 0:  # a single batch: time it whole rather than report nothing
-        return first / max(elapsed, 1e-9)
-    return count / elapsed
+        count = first
+    return count / max(elapsed, 1e-9), (count / max(cpu, 1e-9) if workers == 0 else None)
+
+
+def images_per_second(dataset, workers: int, batch_size: int, seed: int, collate_fn: Callable = torch.stack) -> float:
+    return pass_rates(dataset, workers, batch_size, seed, collate_fn)[0]
 
 
 def interleaved_medians(configs: Sequence[tuple], measure: Callable[[tuple, int], float], repeats: int) -> Dict:
     """Median rate of each configuration, measured ``repeats`` times in turn rather than one after the
-    other, so that slow drift of a shared machine hits every configuration alike."""
-    timings: Dict[tuple, List[float]] = {config: [] for config in configs}
+    other, so that slow drift of a shared machine hits every configuration alike. ``measure`` may
+    return a tuple of rates: each gets its own median (None stays None)."""
+    timings: Dict[tuple, list] = {config: [] for config in configs}
     for repeat in range(repeats):
         for config in configs:
             timings[config].append(measure(config, repeat))
-    return {config: statistics.median(values) for config, values in timings.items()}
+
+    def median(values):
+        if isinstance(values[0], tuple):
+            return tuple(None if column[0] is None else statistics.median(column) for column in zip(*values))
+        return statistics.median(values)
+    return {config: median(values) for config, values in timings.items()}
 
 
 def run(data_dir: str, workers: Sequence[int], batch_size: int, repeats: int, seed: int) -> List[dict]:
@@ -188,11 +205,15 @@ def run_train(data_dir: str, workers: Sequence[int], batch_size: int, repeats: i
         # numpy draws the zerovl augmentations (seeded per worker by mmengine in training), torch torchvision's.
         np.random.seed(seed + repeat)
         torch.manual_seed(seed + repeat)
-        return images_per_second(datasets[row], w, batch_size, seed + repeat, image_text_collate)
+        return pass_rates(datasets[row], w, batch_size, seed + repeat, image_text_collate)
 
     rates = interleaved_medians(configs, measure, repeats)
-    return [dict(pipeline=row, workers=w, rate=rates[(row, w)], ratio=rates[(row, w)] / rates[(TRAIN_BASELINE, w)])
-            for row, w in configs]
+    rows = []
+    for row, w in configs:
+        (rate, cpu_rate), (base, cpu_base) = rates[(row, w)], rates[(TRAIN_BASELINE, w)]
+        rows.append(dict(pipeline=row, workers=w, rate=rate, ratio=rate / base, cpu_rate=cpu_rate,
+                         cpu_ratio=None if cpu_rate is None else cpu_rate / cpu_base))
+    return rows
 
 
 def markdown_table(rows: List[dict]) -> str:
@@ -205,9 +226,12 @@ def markdown_table(rows: List[dict]) -> str:
 
 
 def train_markdown_table(rows: List[dict]) -> str:
-    lines = [f'| training pipeline | workers | samples/s | vs {TRAIN_BASELINE} |', '|---|---:|---:|---:|']
+    lines = [f'| training pipeline | workers | samples/s | vs {TRAIN_BASELINE} | samples per CPU-second | '
+             f'vs {TRAIN_BASELINE} (CPU) |', '|---|---:|---:|---:|---:|---:|']
     for row in rows:
-        lines.append(f"| {row['pipeline']} | {row['workers']} | {row['rate']:.0f} | {row['ratio']:.2f}x |")
+        cpu = ('—', '—') if row['cpu_rate'] is None else (f"{row['cpu_rate']:.0f}", f"{row['cpu_ratio']:.2f}x")
+        lines.append(f"| {row['pipeline']} | {row['workers']} | {row['rate']:.0f} | {row['ratio']:.2f}x | "
+                     f"{cpu[0]} | {cpu[1]} |")
     return '\n'.join(lines)
 
 

@@ -22,6 +22,7 @@ from mmcv.transforms import BaseTransform
 from zerovl.registry import TRANSFORMS
 
 Box = Tuple[int, int, int, int]  # (top, left, height, width)
+_resize = None  # torchvision's resize, imported on first use
 
 
 def centre_fallback(height: int, width: int, aspect_ratio_range: Sequence[float]) -> Box:
@@ -62,11 +63,13 @@ def resize_antialiased(img: np.ndarray, height: int, width: int) -> np.ndarray:
     the result reads back as (height, width, 3) without a copy. The input is made contiguous first:
     a strided crop would take a slower path.
     """
-    # Imported here: torchvision.transforms takes a while to import, and only training pipelines resize.
-    from torchvision.transforms.v2.functional import resize
-
+    global _resize
+    if _resize is None:
+        # Imported on first use: torchvision.transforms takes a while to import, and only training
+        # pipelines need it (an import statement here would cost a lookup per image).
+        from torchvision.transforms.v2.functional import resize as _resize
     tensor = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).unsqueeze(0)
-    resized = resize(tensor, [height, width], antialias=True)
+    resized = _resize(tensor, [height, width], antialias=True)
     return np.ascontiguousarray(resized[0].permute(1, 2, 0).numpy())
 
 
