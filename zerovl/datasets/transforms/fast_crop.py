@@ -9,20 +9,20 @@ the crop. ``FastRandomResizedCrop`` keeps everything that decides *what* is seen
   rounded, offsets ~ U over the valid range, up to ``max_attempts`` tries, then the centre crop), so a
   seeded run crops the same boxes;
 * the filter: antialiased bilinear (PIL's triangle filter widened by the shrink factor), computed by
-  torch's uint8 channels-last kernel (through torchvision's ``resize``), which agrees with PIL to one
-  grey level (rounding) at a fifth of the cost.
+  torch's uint8 channels-last kernel, which agrees with PIL to one grey level (rounding) at a fifth
+  of the cost.
 """
 import math
 from typing import Sequence, Tuple
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from mmcv.transforms import BaseTransform
 
 from zerovl.registry import TRANSFORMS
 
 Box = Tuple[int, int, int, int]  # (top, left, height, width)
-_resize = None  # torchvision's resize, imported on first use
 
 
 def centre_fallback(height: int, width: int, aspect_ratio_range: Sequence[float]) -> Box:
@@ -59,17 +59,16 @@ def draw_crop_box(height: int, width: int, crop_ratio_range: Sequence[float] = (
 def resize_antialiased(img: np.ndarray, height: int, width: int) -> np.ndarray:
     """(H, W, 3) uint8 -> (height, width, 3) uint8, antialiased bilinear as PIL's BILINEAR.
 
-    torchvision's resize of a uint8 tensor runs torch's uint8 kernel and returns it channels-last, so
-    the result reads back as (height, width, 3) without a copy. The input is made contiguous first:
-    a strided crop would take a slower path.
+    torch's uint8 kernel works on channels-last images. The (H, W, 3) array viewed as (1, 3, H, W) is
+    channels-last, but with a batch of one torch takes it as contiguous and allocates a contiguous
+    output, to be repacked; giving the batch dimension the stride of the whole image makes the layout
+    unambiguous (torchvision's resize does the same), so the result reads back as (height, width, 3)
+    without a copy. A strided crop is made contiguous first: the kernel is slower on it.
     """
-    global _resize
-    if _resize is None:
-        # Imported on first use: torchvision.transforms takes a while to import, and only training
-        # pipelines need it (an import statement here would cost a lookup per image).
-        from torchvision.transforms.v2.functional import resize as _resize
-    tensor = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).unsqueeze(0)
-    resized = _resize(tensor, [height, width], antialias=True)
+    img = np.ascontiguousarray(img)
+    in_h, in_w = img.shape[:2]
+    tensor = torch.from_numpy(img).as_strided((1, 3, in_h, in_w), (in_h * in_w * 3, 1, in_w * 3, 3))
+    resized = F.interpolate(tensor, size=(height, width), mode='bilinear', antialias=True, align_corners=False)
     return np.ascontiguousarray(resized[0].permute(1, 2, 0).numpy())
 
 
