@@ -45,6 +45,13 @@ def test_benchmark_prints_a_table_of_every_path_and_pipeline(tmp_path, capsys, r
     assert [row['cpu_ratio'] for row in train if row['pipeline'] == 'torchvision PIL'] == [1.0]
     assert table.count('\n| lmdb+cv2 | 0 |') == 2 and table.count('\n| zerovl fast | 0 |') == 1
     assert 'CPU cores' in table and '--num-images 12' in table
+    stages = results['stages']
+    assert [row['steps'] for row in stages] == [
+        ['LoadImageFromFile', 'LoadImageFromFile'], ['RandomResizedCrop', 'FastRandomResizedCrop'],
+        ['AutoAugmentRGB', 'FastAutoAugment'], ['CaptionAugment', 'CaptionAugment'], ['Tokenize', 'Tokenize'],
+        ['PackImageTextInputs', 'PackImageTextInputs']]
+    assert all(row[name] > 0 for row in stages for name in benchmark.STAGE_ROWS)
+    assert '| RandomResizedCrop / FastRandomResizedCrop |' in table and '\n| total |' in table
 
 
 def test_training_rows_pack_what_the_model_takes(tmp_path):

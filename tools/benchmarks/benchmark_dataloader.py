@@ -18,7 +18,8 @@ horizontal flip (mmpretrain's with the cv2 backend for the cv2 paths, torchvisio
 Training pipelines (``--tables train``), file to packed batch, see dataloader_pipelines.py: zerovl's
 train pipeline, its mmpretrain-based reference, and torchvision's RandomResizedCrop + ImageNet
 AutoAugment on PIL images without text (the original image path; the ratio column) and with the same
-caption augmentation and tokens. ``--workers 0`` is the per-core figure.
+caption augmentation and tokens. ``--workers 0`` is the per-core figure. ``--tables stages`` splits
+the CPU time of zerovl's two training pipelines by step.
 
 Configurations are interleaved and repeated, and the median is reported, so that every ratio compares
 runs made side by side.
@@ -52,7 +53,8 @@ from zerovl.utils.benchmarking import describe_machine, publish_report  # noqa: 
 
 PATHS = ('lmdb+cv2', 'files+cv2', 'files+PIL')
 BASELINE = 'files+PIL'
-TABLES = ('decode', 'train')
+TABLES = ('decode', 'train', 'stages')
+STAGE_ROWS = ('zerovl reference', 'zerovl fast')
 NAME = 'bench'
 
 
@@ -68,7 +70,8 @@ def parse_args(argv=None):
     parser.add_argument('--markdown-out', help='also write the table and the machine description here')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--tables', nargs='+', choices=TABLES, default=list(TABLES),
-                        help='decode: decode paths; train: whole training pipelines with captions')
+                        help='decode: decode paths; train: whole training pipelines with captions; stages: CPU time '
+                             'of each step of the zerovl training pipelines')
     parser.add_argument('--tokenizer', help='tokenizer of the training rows (default: a WordPiece vocabulary '
                                             'of the generated captions, written beside them)')
     return parser.parse_args(argv)
@@ -216,6 +219,42 @@ def run_train(data_dir: str, workers: Sequence[int], batch_size: int, repeats: i
     return rows
 
 
+def stage_cpu_times(dataset, seed: int) -> List[float]:
+    """CPU microseconds per sample of each step of ``dataset``'s pipeline, over one pass in index order."""
+    np.random.seed(seed)
+    totals = [0.0] * len(dataset.pipeline.transforms)
+    for index in range(len(dataset)):
+        results = dataset.get_data_info(index)
+        for step, transform in enumerate(dataset.pipeline.transforms):
+            start = time.process_time()
+            results = transform(results)
+            totals[step] += time.process_time() - start
+    return [1e6 * total / len(dataset) for total in totals]
+
+
+def run_stages(data_dir: str, repeats: int, seed: int, tokenizer: str) -> List[dict]:
+    """Per step, the median CPU time of the reference and the fast training pipelines (same step order)."""
+    datasets = {row: build_train_dataset(data_dir, row, tokenizer) for row in STAGE_ROWS}
+    for dataset in datasets.values():  # tokenizers and imports are built on first use: not timed
+        dataset[0]
+    times = interleaved_medians([(row,) for row in STAGE_ROWS],
+                                lambda config, repeat: tuple(stage_cpu_times(datasets[config[0]], seed + repeat)),
+                                repeats)
+    steps = zip(*(datasets[row].pipeline.transforms for row in STAGE_ROWS))
+    return [dict(steps=[type(t).__name__ for t in pair], **{row: times[(row,)][i] for row in STAGE_ROWS})
+            for i, pair in enumerate(steps)]
+
+
+def stages_markdown_table(rows: List[dict]) -> str:
+    lines = ['| step (reference / fast) | reference µs per sample | fast µs per sample |', '|---|---:|---:|']
+    for row in rows:
+        name = row['steps'][0] if len(set(row['steps'])) == 1 else ' / '.join(row['steps'])
+        lines.append(f"| {name} | {row['zerovl reference']:.0f} | {row['zerovl fast']:.0f} |")
+    total = [sum(row[name] for row in rows) for name in STAGE_ROWS]
+    lines.append(f'| total | {total[0]:.0f} | {total[1]:.0f} |')
+    return '\n'.join(lines)
+
+
 def markdown_table(rows: List[dict]) -> str:
     lines = ['| decode path | workers | augmentation | images/s | vs files+PIL |',
              '|---|---:|---|---:|---:|']
@@ -261,13 +300,16 @@ def main(argv=None) -> Dict[str, List[dict]]:
         print(f'generated {args.num_images} JPEGs (mean {mean_kb:.0f} KB) and their LMDB in '
               f'{time.perf_counter() - start:.1f} s')
         results, tables = {}, []
+        tokenizer = args.tokenizer or osp.join(data_dir, NAME, 'vocab.txt')
         if 'decode' in args.tables:
             results['decode'] = run(data_dir, args.workers, args.batch_size, args.repeats, args.seed)
             tables.append(markdown_table(results['decode']))
         if 'train' in args.tables:
-            tokenizer = args.tokenizer or osp.join(data_dir, NAME, 'vocab.txt')
             results['train'] = run_train(data_dir, args.workers, args.batch_size, args.repeats, args.seed, tokenizer)
             tables.append(train_markdown_table(results['train']))
+        if 'stages' in args.tables:
+            results['stages'] = run_stages(data_dir, args.repeats, args.seed, tokenizer)
+            tables.append(stages_markdown_table(results['stages']))
     publish_report([f'Machine: {machine()}', f'Command: `{command}`',
                     f'Images: {args.num_images} JPEGs, sides {args.min_side}-{args.max_side} px, '
                     f'mean {mean_kb:.0f} KB; batch size {args.batch_size}; median of {args.repeats} pass(es)'],
