@@ -5,7 +5,7 @@ tokenizer = 'bert-base-uncased'  # the text tower's own tokenizer; CaptionAugmen
 max_length = 25  # tokens per caption, [CLS] and [SEP] included
 
 # The crop boxes and AutoAugment draws are those of reference_train_pipeline below, seed for seed (the same
-# numpy draws in the same order); only the pixel work is faster (about 1.5-2x per core, docs/benchmarks.md):
+# numpy draws in the same order); only the pixel work is faster (measured in docs/benchmarks.md):
 # torch's uint8 antialiased resize (PIL's filter, within one grey level), each AutoAugment operation as
 # one uint8 table or OpenCV call (the same pixels as mmpretrain's), tokens from the tokenizer's Rust backend.
 train_pipeline = [

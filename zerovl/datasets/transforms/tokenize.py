@@ -41,9 +41,10 @@ class Tokenize(BaseTransform):
     @property
     def encoder(self):
         """The fast tokenizer's backend set to this length (see ``fast_tokens``); None for a slow one."""
-        if self._encoder is None:
-            self._encoder = fixed_length_encoder(self.tokenizer, self.max_length) or False
-        return self._encoder or None
+        if self._encoder is None:  # not looked at yet; False once a slow tokenizer was found
+            encoder = fixed_length_encoder(self.tokenizer, self.max_length)
+            self._encoder = False if encoder is None else encoder
+        return None if self._encoder is False else self._encoder
 
     def encode(self, caption: str):
         """(input_ids, attention_mask) as lists, the same as the tokenizer's own call gives."""
