@@ -22,16 +22,14 @@ train_pipeline = [
 # The same augmentation run by mmpretrain's operations: what the fast pipeline is tested against
 # (tests/test_datasets/test_fast_train_pipeline.py) and timed beside (tools/benchmarks/benchmark_dataloader.py).
 reference_train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    train_pipeline[0],
     # mmpretrain's RandomResizedCrop with the 'pillow' backend resizes as PIL does (antialiased bilinear).
     dict(type='mmpretrain.RandomResizedCrop', scale=224, crop_ratio_range=(0.6, 1.0),
          aspect_ratio_range=(3. / 4., 4. / 3.), interpolation='bilinear', backend='pillow'),
     # mmpretrain's table and operations, run by our AutoAugmentRGB, which feeds them BGR (as mmcv's colour
     # operations expect) and really passes pad_val on (mmpretrain 1.2.0's own AutoAugment drops hparams).
     dict(type='AutoAugmentRGB', policies='imagenet', hparams=dict(pad_val=(128, 128, 128))),
-    dict(type='CaptionAugment', tokenizer=tokenizer, mask_prob=0.10, random_prob=0.02, delete_prob=0.08),
-    dict(type='Tokenize', tokenizer=tokenizer, max_length=max_length),
-    dict(type='PackImageTextInputs'),
+    *train_pipeline[3:],  # the same caption augmentation, tokens and packing
 ]
 # The original evaluation squashes to 256 x 256 (no aspect ratio kept), then crops the centre 224.
 test_pipeline = [

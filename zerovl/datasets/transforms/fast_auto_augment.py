@@ -4,7 +4,7 @@
 ``np.histogram`` per channel, float round trips, a BGR copy in and out. ``FastAutoAugment`` keeps what
 decides the augmentation and replaces only the pixel work:
 
-* the same sub-policies (``build_sub_policies``: mmpretrain's table, ``hparams`` merged, one drawn
+* the same sub-policies (``AutoAugmentRGB``'s: mmpretrain's table, ``hparams`` merged, one drawn
   uniformly per image) and the same operation objects, whose own ``random_disable`` /
   ``random_negative`` / ``random_magnitude`` make every draw, in the same order, from numpy's global
   RNG; a seeded run picks the same operations with the same magnitudes as ``AutoAugmentRGB``;
@@ -16,11 +16,10 @@ from typing import Callable, Dict, Sequence, Union
 
 import cv2
 import numpy as np
-from mmcv.transforms import BaseTransform
 
 from zerovl.registry import TRANSFORMS
 from . import uint8_ops
-from .auto_augment import GREY, build_sub_policies, three_channel_fill
+from .auto_augment import GREY, AutoAugmentRGB, three_channel_fill
 
 # mmcv's interpolation names for the geometric operations.
 CV2_INTERPOLATION = {'nearest': cv2.INTER_NEAREST, 'bilinear': cv2.INTER_LINEAR, 'bicubic': cv2.INTER_CUBIC,
@@ -67,10 +66,11 @@ def check_supported(sub_policies) -> None:
 
 
 @TRANSFORMS.register_module()
-class FastAutoAugment(BaseTransform):
+class FastAutoAugment(AutoAugmentRGB):
     """Apply one uniformly drawn AutoAugment sub-policy to ``results['img']`` (H, W, 3 uint8 RGB).
 
-    Same arguments and same draws as ``AutoAugmentRGB``; see the module docstring.
+    ``AutoAugmentRGB``'s arguments, sub-policies and draws (see the module docstring); only the
+    operations' pixel work differs.
 
     Args:
         policies: ``'imagenet'`` (ZeroVL's policy) or a list of sub-policies of mmpretrain operation
@@ -81,11 +81,7 @@ class FastAutoAugment(BaseTransform):
 
     def __init__(self, policies: Union[str, Sequence[Sequence[dict]]] = 'imagenet',
                  hparams: dict = dict(pad_val=GREY)) -> None:
-        self.policies = policies
-        self.hparams = three_channel_fill(hparams)
-        self.sub_policies = build_sub_policies(policies, self.hparams)
-        if not self.sub_policies:
-            raise ValueError('FastAutoAugment: no sub-policies given')
+        super().__init__(policies, hparams)
         check_supported(self.sub_policies)
 
     def transform(self, results: dict) -> dict:
@@ -97,7 +93,3 @@ class FastAutoAugment(BaseTransform):
                 img = OPERATIONS[type(op).__name__](op, img)
         results['img'] = img
         return results
-
-    def __repr__(self) -> str:
-        policies = self.policies if isinstance(self.policies, str) else f'<{len(self.sub_policies)} sub-policies>'
-        return f'{type(self).__name__}(policies={policies!r}, hparams={self.hparams})'
