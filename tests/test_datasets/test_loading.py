@@ -73,3 +73,35 @@ def test_error_survives_pickling_with_its_attributes():
     assert str(restored) == str(error)
     assert (restored.file, restored.row, restored.column, restored.path) == (ANN_FILE, 3, 'image', '/x.jpg')
     assert isinstance(restored, ValueError)
+
+
+def encoded_samples() -> dict:
+    """Bytes of each kind decode_rgb must handle: a rotated (EXIF 6) JPEG, 16-bit grey and RGBA PNGs."""
+    import io
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90 degrees clockwise to display
+    jpeg = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (40, 60, 3), dtype=np.uint8)).save(jpeg, 'JPEG', exif=exif)
+    return {'jpeg_exif': jpeg.getvalue(),
+            'png16': cv2.imencode('.png', (np.arange(64, dtype=np.uint16) * 1000).reshape(8, 8))[1].tobytes(),
+            'rgba': cv2.imencode('.png', rng.integers(0, 255, (8, 8, 4), dtype=np.uint8))[1].tobytes()}
+
+
+@pytest.mark.parametrize('kind', ['jpeg_exif', 'png16', 'rgba'])
+def test_rgb_decoding_is_bgr_decoding_reordered(kind, monkeypatch):
+    """The direct RGB decode (OpenCV >= 4.10) gives the pixels of the BGR decode + cvtColor it replaced,
+    EXIF rotation included; the fallback for older OpenCV is that BGR path."""
+    from zerovl.datasets.transforms import loading
+    if loading.IMREAD_COLOR_RGB is None:
+        pytest.skip(f'OpenCV {cv2.__version__} has no IMREAD_COLOR_RGB (needs >= 4.10)')
+    buffer = encoded_samples()[kind]
+    direct = loading.decode_rgb(buffer)
+    monkeypatch.setattr(loading, 'IMREAD_COLOR_RGB', None)
+    via_bgr = loading.decode_rgb(buffer)
+    expected = cv2.cvtColor(cv2.imdecode(np.frombuffer(buffer, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    np.testing.assert_array_equal(via_bgr, expected)
+    np.testing.assert_array_equal(direct, expected)
+    if kind == 'jpeg_exif':
+        assert direct.shape == (60, 40, 3)  # the orientation was applied

@@ -50,7 +50,8 @@ def pipeline_cfg(name: str, vocab: str) -> list:
 
 
 def step_cfg(type_name: str) -> dict:
-    return next(step for step in Config.fromfile(str(CONFIG)).train_pipeline if step['type'] == type_name)
+    cfg = Config.fromfile(str(CONFIG))
+    return next(step for step in cfg.train_pipeline + cfg.reference_train_pipeline if step['type'] == type_name)
 
 
 def run(pipeline, img_path, caption, seed):
@@ -58,7 +59,7 @@ def run(pipeline, img_path, caption, seed):
     return pipeline(dict(img_path=img_path, caption=caption))
 
 
-@pytest.mark.parametrize('name', ['train_pipeline', 'test_pipeline'])
+@pytest.mark.parametrize('name', ['train_pipeline', 'reference_train_pipeline', 'test_pipeline'])
 def test_pipeline_outputs(synthetic, samples, zerovl_scope, name):
     pipeline = Compose(pipeline_cfg(name, synthetic['vocab']))
     for seed, (img_path, caption) in enumerate(samples[:6]):
@@ -70,6 +71,10 @@ def test_pipeline_outputs(synthetic, samples, zerovl_scope, name):
 def test_pipeline_steps():
     cfg = Config.fromfile(str(CONFIG))
     assert [step['type'] for step in cfg.train_pipeline] == [
+        'LoadImageFromFile', 'FastRandomResizedCrop', 'FastAutoAugment', 'CaptionAugment', 'Tokenize',
+        'PackImageTextInputs']
+    # The mmpretrain-based steps the fast ones are tested against (test_fast_train_pipeline.py).
+    assert [step['type'] for step in cfg.reference_train_pipeline] == [
         'LoadImageFromFile', 'mmpretrain.RandomResizedCrop', 'AutoAugmentRGB', 'CaptionAugment', 'Tokenize',
         'PackImageTextInputs']
     # Evaluation is deterministic: no crop jitter, no AutoAugment, no caption augmentation.
@@ -115,9 +120,10 @@ def test_random_resized_crop_area_and_ratio(zerovl_scope):
     assert out.shape == (224, 224, 3) and out.dtype == np.uint8
 
 
-def test_auto_augment_is_the_imagenet_policy_with_grey_fill(zerovl_scope):
-    auto_augment = TRANSFORMS.build(step_cfg('AutoAugmentRGB'))
-    assert isinstance(auto_augment, AutoAugmentRGB)
+@pytest.mark.parametrize('type_name', ['FastAutoAugment', 'AutoAugmentRGB'])
+def test_auto_augment_is_the_imagenet_policy_with_grey_fill(zerovl_scope, type_name):
+    auto_augment = TRANSFORMS.build(step_cfg(type_name))
+    assert type(auto_augment).__name__ == type_name
     assert len(auto_augment.sub_policies) == 25 and all(len(sub) == 2 for sub in auto_augment.sub_policies)
     geometric = [op for sub in auto_augment.sub_policies for op in sub if type(op).__name__ in ('Rotate', 'Shear')]
     assert len(geometric) == 7 and all(tuple(op.pad_val) == GREY for op in geometric)

@@ -22,20 +22,61 @@ def restore_threads():
     cv2.setNumThreads(cv2_threads)
 
 
-@pytest.mark.timeout(120)
-def test_benchmark_prints_a_table_of_every_path(tmp_path, capsys, restore_threads):
+@pytest.mark.timeout(240)
+def test_benchmark_prints_a_table_of_every_path_and_pipeline(tmp_path, capsys, restore_threads):
     benchmark = load_script()
     markdown = tmp_path / 'table.md'
-    rows = benchmark.main(['--num-images', '12', '--min-side', '48', '--max-side', '64', '--workers', '0',
-                           '--batch-size', '4', '--repeats', '1', '--markdown-out', str(markdown)])
+    results = benchmark.main(['--num-images', '12', '--min-side', '48', '--max-side', '64', '--workers', '0',
+                              '--batch-size', '4', '--repeats', '1', '--markdown-out', str(markdown)])
+    rows = results['decode']
     assert [(row['path'], row['workers'], row['augment']) for row in rows] == [
         (path, 0, augment) for augment in (False, True) for path in benchmark.PATHS]
     assert all(row['rate'] > 0 for row in rows)
     assert [row['ratio'] for row in rows if row['path'] == 'files+PIL'] == [1.0, 1.0]
+    train = results['train']
+    assert [(row['pipeline'], row['workers']) for row in train] == [(row, 0) for row in benchmark.TRAIN_ROWS]
+    assert all(row['rate'] > 0 for row in train)
+    assert [row['ratio'] for row in train if row['pipeline'] == 'torchvision PIL'] == [1.0]
     out = capsys.readouterr().out
     table = markdown.read_text()
     assert '| decode path | workers | augmentation | images/s | vs files+PIL |' in out
-    assert table.count('\n| lmdb+cv2 | 0 |') == 2 and 'CPU cores' in table and '--num-images 12' in table
+    assert '| training pipeline | workers | samples/s | vs torchvision PIL | samples per CPU-second |' in out
+    assert all(row['cpu_rate'] > 0 for row in train)
+    assert [row['cpu_ratio'] for row in train if row['pipeline'] == 'torchvision PIL'] == [1.0]
+    assert table.count('\n| lmdb+cv2 | 0 |') == 2 and table.count('\n| zerovl fast | 0 |') == 1
+    assert 'CPU cores' in table and '--num-images 12' in table
+    stages = results['stages']
+    assert [row['steps'] for row in stages] == [
+        ['LoadImageFromFile', 'LoadImageFromFile'], ['RandomResizedCrop', 'FastRandomResizedCrop'],
+        ['AutoAugmentRGB', 'FastAutoAugment'], ['CaptionAugment', 'CaptionAugment'], ['Tokenize', 'Tokenize'],
+        ['PackImageTextInputs', 'PackImageTextInputs']]
+    assert all(row[name] > 0 for row in stages for name in benchmark.STAGE_ROWS)
+    assert '| RandomResizedCrop / FastRandomResizedCrop |' in table and '\n| total |' in table
+
+
+def test_training_rows_pack_what_the_model_takes(tmp_path):
+    """Every training row yields 224 x 224 uint8 images; the rows with text yield the same 25 tokens for
+    a caption the augmentation left alone, and the zerovl rows and the torchvision row read the same image."""
+    import numpy as np
+    import torch
+    benchmark = load_script()
+    benchmark.generate(str(tmp_path), 2, 40, 50, seed=1)
+    vocab = str(tmp_path / benchmark.NAME / 'vocab.txt')
+    batches = {}
+    for row in benchmark.TRAIN_ROWS:
+        dataset = benchmark.build_train_dataset(str(tmp_path), row, vocab)
+        np.random.seed(0)
+        torch.manual_seed(0)
+        batches[row] = benchmark.image_text_collate([dataset[0], dataset[1]])['inputs']
+        assert batches[row]['images'].shape == (2, 3, 224, 224) and batches[row]['images'].dtype == torch.uint8
+    assert set(batches['torchvision PIL']) == {'images'}
+    for row in ('zerovl fast', 'zerovl reference', 'torchvision PIL + text'):
+        assert batches[row]['input_ids'].shape == (2, 25)
+        assert (batches[row]['input_ids'][:, 0] == 2).all()  # [CLS] of the generated vocabulary
+    # The same seed draws the same crops and operations in the two zerovl rows, and the same tokens.
+    assert torch.equal(batches['zerovl fast']['input_ids'], batches['zerovl reference']['input_ids'])
+    difference = (batches['zerovl fast']['images'].int() - batches['zerovl reference']['images'].int()).abs()
+    assert difference.float().mean() < 4
 
 
 def test_all_paths_decode_the_same_images(tmp_path):

@@ -8,10 +8,13 @@ run repeatable; a private generator would escape that seeding. mmpretrain's ``Ra
 """
 from .auto_augment import AutoAugmentRGB
 from .caption_augment import CaptionAugment
+from .fast_auto_augment import FastAutoAugment
+from .fast_crop import FastRandomResizedCrop
 from .formatting import PackImageLabel, PackImageTextInputs
 from .loading import LoadImageFromFile
 from .processing import CenterCrop, ResizeImage
 from .tokenize import Tokenize, build_tokenizer, find_tokenize
 
 __all__ = ['LoadImageFromFile', 'ResizeImage', 'CenterCrop', 'Tokenize', 'build_tokenizer', 'find_tokenize',
-           'PackImageTextInputs', 'PackImageLabel', 'CaptionAugment', 'AutoAugmentRGB']
+           'PackImageTextInputs', 'PackImageLabel', 'CaptionAugment', 'AutoAugmentRGB', 'FastAutoAugment',
+           'FastRandomResizedCrop']

@@ -75,7 +75,7 @@ class AutoAugmentRGB(BaseTransform):
         self.hparams = three_channel_fill(hparams)
         self.sub_policies = build_sub_policies(policies, self.hparams)
         if not self.sub_policies:
-            raise ValueError('AutoAugmentRGB: no sub-policies given')
+            raise ValueError(f'{type(self).__name__}: no sub-policies given')
 
     def transform(self, results: dict) -> dict:
         # numpy's global RNG, seeded per DataLoader worker by mmengine; so are the operations' own draws.

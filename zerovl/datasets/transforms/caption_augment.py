@@ -24,6 +24,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from zerovl.registry import TRANSFORMS
+from .fast_tokens import piece_splitter
 from .tokenize import build_tokenizer
 
 MASK_TOKEN = '[MASK]'
@@ -69,7 +70,8 @@ def apply_outcomes(pieces: Sequence[str], outcomes: np.ndarray, vocab: Sequence[
     """
     replacements = iter(np.random.randint(0, len(vocab), size=int(np.sum(outcomes == RANDOM))))
     augmented = []
-    for piece, outcome in zip(pieces, outcomes):
+    # Plain ints: comparing numpy scalars one by one costs more than the rest of the loop.
+    for piece, outcome in zip(pieces, outcomes.tolist()):
         if outcome == MASK:
             augmented.append(MASK_TOKEN)
         elif outcome == RANDOM:
@@ -140,6 +142,7 @@ class CaptionAugment(BaseTransform):
         self.delete_prob = delete_prob
         self._tokenizer = None
         self._vocab = None
+        self._split = None
 
     @property
     def tokenizer(self):
@@ -157,8 +160,14 @@ class CaptionAugment(BaseTransform):
             self._vocab = sorted(token_to_id, key=token_to_id.get)
         return self._vocab
 
+    def pieces(self, caption: str) -> List[str]:
+        """``tokenizer.tokenize(caption)``, through the Rust backend when there is one (see ``fast_tokens``)."""
+        if self._split is None:
+            self._split = piece_splitter(self.tokenizer) or self.tokenizer.tokenize
+        return self._split(caption)
+
     def augment(self, caption: str) -> str:
-        pieces = self.tokenizer.tokenize(caption)
+        pieces = self.pieces(caption)
         outcomes = draw_outcomes(len(pieces), self.mask_prob, self.random_prob, self.delete_prob)
         return join_pieces(apply_outcomes(pieces, outcomes, self.vocab))
 
@@ -170,6 +179,7 @@ class CaptionAugment(BaseTransform):
         state = self.__dict__.copy()
         state['_tokenizer'] = None
         state['_vocab'] = None
+        state['_split'] = None
         return state
 
     def __repr__(self) -> str:

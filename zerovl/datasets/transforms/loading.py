@@ -24,19 +24,22 @@ from .image_header import HeaderTooLarge, peek_size
 DEFAULT_MAX_PIXELS = 8192 * 8192
 # Banners and separators (1 x 4000) carry no content a caption could describe; panoramas (10:1) load.
 DEFAULT_MAX_ASPECT_RATIO = 50.0
+# None before OpenCV 4.10, which decodes to BGR only.
+IMREAD_COLOR_RGB = getattr(cv2, 'IMREAD_COLOR_RGB', None)
 
 
 def decode_rgb(buffer: bytes) -> Optional[np.ndarray]:
     """Decode encoded image bytes to (H, W, 3) uint8 RGB; None when OpenCV cannot decode them."""
-    # IMREAD_COLOR always gives 3 channels of 8 bits: grey is replicated, alpha is dropped (not
+    # IMREAD_COLOR(_RGB) always gives 3 channels of 8 bits: grey is replicated, alpha is dropped (not
     # blended: a transparent pixel keeps its colour, as PIL's convert('RGB') in the original code),
     # 16-bit PNGs are scaled to 8 bits (65535 -> 255) and CMYK JPEGs converted. It also applies a
     # JPEG's EXIF orientation, which PIL, used by the original code, does not.
+    # The towers and the normalisation constants expect RGB: OpenCV >= 4.10 decodes to RGB directly
+    # (IMREAD_COLOR_RGB: the same pixels as BGR + cvtColor, without the extra pass over the image).
+    if IMREAD_COLOR_RGB is not None:
+        return cv2.imdecode(np.frombuffer(buffer, dtype=np.uint8), IMREAD_COLOR_RGB)
     bgr = cv2.imdecode(np.frombuffer(buffer, dtype=np.uint8), cv2.IMREAD_COLOR)
-    if bgr is None:
-        return None
-    # OpenCV decodes to BGR; the towers and the normalisation constants expect RGB.
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
 def size_problem(height: int, width: int, max_pixels: Optional[int],

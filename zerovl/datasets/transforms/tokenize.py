@@ -10,6 +10,8 @@ from mmcv.transforms import BaseTransform
 
 from zerovl.registry import TRANSFORMS
 from zerovl.utils.tokenizer import build_tokenizer
+from .fast_tokens import fixed_length_encoder
+
 
 @TRANSFORMS.register_module()
 class Tokenize(BaseTransform):
@@ -25,6 +27,7 @@ class Tokenize(BaseTransform):
         self.tokenizer_name = tokenizer
         self.max_length = max_length
         self._tokenizer = None
+        self._encoder = None
 
     @property
     def tokenizer(self):
@@ -35,16 +38,35 @@ class Tokenize(BaseTransform):
             self._tokenizer = build_tokenizer(self.tokenizer_name)
         return self._tokenizer
 
+    @property
+    def encoder(self):
+        """The fast tokenizer's backend set to this length (see ``fast_tokens``); None for a slow one."""
+        if self._encoder is None:  # not looked at yet; False once a slow tokenizer was found
+            encoder = fixed_length_encoder(self.tokenizer, self.max_length)
+            self._encoder = False if encoder is None else encoder
+        return None if self._encoder is False else self._encoder
+
+    def encode(self, caption: str):
+        """(input_ids, attention_mask) as lists, the same as the tokenizer's own call gives."""
+        if self.encoder is not None:
+            if not isinstance(caption, str):  # the backend would raise a bare TypeError
+                raise TypeError(f'Tokenize: caption must be a str, got {type(caption).__name__}: {caption!r}')
+            encoding = self.encoder.encode(caption)
+            return encoding.ids, encoding.attention_mask
+        encoded = self.tokenizer(caption, padding='max_length', truncation=True, max_length=self.max_length,
+                                 return_attention_mask=True)
+        return encoded['input_ids'], encoded['attention_mask']
+
     def transform(self, results: dict) -> dict:
-        encoded = self.tokenizer(results['caption'], padding='max_length', truncation=True,
-                                 max_length=self.max_length, return_attention_mask=True)
-        results['input_ids'] = np.asarray(encoded['input_ids'], dtype=np.int64)
-        results['attention_mask'] = np.asarray(encoded['attention_mask'], dtype=np.int64)
+        input_ids, attention_mask = self.encode(results['caption'])
+        results['input_ids'] = np.asarray(input_ids, dtype=np.int64)
+        results['attention_mask'] = np.asarray(attention_mask, dtype=np.int64)
         return results
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state['_tokenizer'] = None
+        state['_encoder'] = None
         return state
 
     def __repr__(self) -> str:
