@@ -58,6 +58,14 @@ real-multisource: real-assets
 	test -f $(MULTI_ROOT)/emoji_sources_scarce/summary.json || $(PY) tools/dataset_converters/emoji_sources_to_csv.py \
 		--npm-prefix $(NPM_PREFIX) --out-root $(MULTI_ROOT) --name emoji_sources_scarce --train-fraction 0.2
 
+# The real-towers study of ZeroVL's ablations (issue 19; docs/reproduction.md): E1 E2 E4 E5 E7 x 3 seeds on the
+# multi-source emoji set, OpenMoji left out of training for transfer. Estimated at about 2 hours of this 2-core
+# CPU; resumable (finished runs are reused), so it can run in the background and be restarted:
+#   nohup make reproduce-real > work_dirs/reproduction_real.log 2>&1 &
+REAL_STUDY_OUT ?= work_dirs/reproduction_real
+reproduce-real: real-multisource
+	$(PY) tools/analysis_tools/reproduce_real.py --out $(REAL_STUDY_OUT)
+
 # requirements/benchmark.txt (open_clip and clip_benchmark: the --accum-freq row, open_clip exports and
 # clip_benchmark on local data) goes in without dependency
 # resolution: resolving it would touch the pinned torch.
