@@ -114,3 +114,35 @@ def test_look_alike_pools_keep_sizes_and_rows_and_mix_the_sources(tmp_path):
     assert all({text[0] for text in texts} == {'a', 'b'} for texts in captions.values())
     assert (tmp_path / 'pooled' / 'pool_1' / 'train').is_dir() and any(
         path.name.startswith('a__') for path in (tmp_path / 'pooled' / 'pool_1' / 'train').iterdir())
+
+
+def fake_run(tmp_path, arm, seed, rsum, gap):
+    work_dir = tmp_path / f'{arm.name}-{seed}'
+    work_dir.mkdir()
+    metrics = {'google/rsum': rsum, 'twitter/rsum': rsum, 'openmoji/rsum': rsum / 2, 'mean_rsum': rsum,
+               'left_out/top1': rsum / 10, 'domain_gap/image': gap, 'domain_gap/text': gap,
+               'domain_probe/image_acc': 60.0}
+    (work_dir / 'curves.json').write_text(json.dumps({'loss': [[i, 4.8] for i in range(1, 11)],
+                                                      'val': [[10, metrics]]}))
+    (work_dir / 'done.json').write_text('{}')
+    (work_dir / 'config.py').write_text('train_dataloader = dict(batch_size=128)\n')
+    return real.Run(arm, seed, work_dir)
+
+
+def test_report_shows_the_left_out_source_and_gaps_of_pretrained_towers(tmp_path):
+    report = load_script('tools/analysis_tools/ablation_report.py')
+    spec = real.experiments('openmoji')['E1']
+    arms = {arm.name: arm for arm in spec['arms']}
+    plan = {'E1': [fake_run(tmp_path, arms['debias'], seed, 30.0 + seed, 0.012) for seed in (0, 1)]
+            + [fake_run(tmp_path, arms['shuffle'], seed, 20.0 + 3 * seed, 0.034) for seed in (0, 1)]}
+    summary = report.write_report(plan, {'E1': spec}, tmp_path / 'report', real.table_metrics(study(tmp_path)),
+                                  generator='reproduce_real.py')
+    text = (tmp_path / 'report' / 'results.md').read_text()
+    assert 'RSUM openmoji (left out)' in text and 'zero-shot top-1 openmoji (left out)' in text
+    assert ('| debias | 2 | 30.5 ± 0.7 | 30.5 ± 0.7 | 30.5 ± 0.7 | 15.2 ± 0.4 | 3.0 ± 0.1 | 0.012 ± 0.000 |'
+            in text)
+    claims = {(c['better'], c['metric']): c for c in summary['E1']['claims']}
+    assert claims['debias', 'openmoji/rsum']['diffs'] == [5.0, 4.0]  # paired by seed: (30-20)/2, (31-23)/2
+    assert claims['shuffle', 'domain_gap/image']['verdict'] == 'reproduced'
+    assert '| shuffle > debias | domain_gap/image | +0.022 ± 0.000 | 2/2 | reproduced |' in text
+    assert claims['shuffle', 'mean_rsum']['verdict'] == 'not run'  # no sequential arm here

@@ -82,7 +82,8 @@ def arm_table(arms, results, with_gap: bool, table_metrics=TABLE_METRICS) -> Lis
         cells = []
         for key, _ in columns:
             values = [f[key] for f in finals if key in f]
-            cells.append(mean_std(values, digits=3 if key == 'final_loss' else 1))
+            # Domain gaps of pretrained towers are a few hundredths: one decimal would show 0.0 for all.
+            cells.append(mean_std(values, digits=3 if key == 'final_loss' or key.startswith('domain_gap/') else 1))
         lines.append(f'| {arm.name} | {len(finals)} | ' + ' | '.join(cells) + f' | {exit_cell(by_seed)} |')
     return lines
 
@@ -113,7 +114,9 @@ def claim_table(claims: List[dict]) -> List[str]:
         if not c['seeds']:
             lines.append(f"| {c['better']} > {c['worse']} | {c['metric']} | – | 0 | not run |")
             continue
-        lines.append(f"| {c['better']} > {c['worse']} | {c['metric']} | {c['mean_diff']:+.1f} ± {c['std_diff']:.1f} "
+        digits = 3 if c['metric'].startswith('domain_gap/') else 1
+        difference = f"{c['mean_diff']:+.{digits}f} ± {c['std_diff']:.{digits}f}"
+        lines.append(f"| {c['better']} > {c['worse']} | {c['metric']} | {difference} "
                      f"| {c['wins']}/{c['seeds']} | {c['verdict']} |")
     return lines
 

@@ -119,7 +119,8 @@ class Study:
             if dataset in datasets and not summary.is_file():
                 raise SystemExit(f'{summary} not found: run `make real-multisource` first')
         if 'look_alike' in datasets:
-            sizes = pool_sources(str(self.train_root('sources')), self.train_sources, str(self.train_root('look_alike')))
+            sizes = pool_sources(str(self.train_root('sources')), self.train_sources,
+                                 str(self.train_root('look_alike')))
             print(f'look-alike control: {sizes} images per pseudo-source', flush=True)
 
 

@@ -36,7 +36,8 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    packages = {source: osp.join(args.npm_prefix, 'node_modules', SOURCES[source]['package']) for source in args.sources}
+    packages = {source: osp.join(args.npm_prefix, 'node_modules', SOURCES[source]['package'])
+                for source in args.sources}
     start = time.perf_counter()
     try:
         summary = convert_emoji_sources(packages, args.out_root, args.name, valid_fraction=args.valid_fraction,

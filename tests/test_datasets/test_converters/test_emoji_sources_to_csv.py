@@ -80,7 +80,8 @@ def npm(tmp_path):
 
 
 def seed_with_both_sides(concepts, fraction=0.5):
-    return next(seed for seed in range(100) if 0 < sum(is_held_out(c, fraction, seed) for c in concepts) < len(concepts))
+    return next(seed for seed in range(100)
+                if 0 < sum(is_held_out(c, fraction, seed) for c in concepts) < len(concepts))
 
 
 def test_each_source_captions_from_its_own_metadata_in_its_own_style(npm):

@@ -242,7 +242,8 @@ def convert_source(package_dir: str, source: str, dataset_dir: str, valid_fracti
             rows = [(image.image, image_ids[image.image], text, caption_ids[image.image, text])
                     for image in members for text in captions[image.image]]
             _write_csv(osp.join(dataset_dir, f'{split}_anno.csv'), rows)
-            grouped = [f'{split}/{image.image} {ZERO_SHOT_GROUPS.index(image.group)}' for image in members if image.group]
+            grouped = [f'{split}/{image.image} {ZERO_SHOT_GROUPS.index(image.group)}'
+                       for image in members if image.group]
             with open(osp.join(dataset_dir, f'{split}_groups.txt'), 'w', encoding='utf-8') as f:
                 f.write(''.join(line + '\n' for line in grouped))
             summary['splits'][split] = dict(images=len(members), captions=len(rows), grouped_images=len(grouped),
