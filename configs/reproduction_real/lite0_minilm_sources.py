@@ -15,15 +15,15 @@ train_sources = ['google', 'twitter']
 eval_sources = ['google', 'twitter', 'openmoji']  # the last one never trained: transfer
 pretrained = 'data/pretrained'
 tokenizer = pretrained + '/all-MiniLM-L6-v2'
-# 32 px and 50 steps: the whole study (57 runs) has to fit about 2 hours of this 2-core CPU (the estimate and
+# 32 px and 44 steps: the whole study (54 runs) has to fit about 2 hours of this 2-core CPU (the estimate and
 # how it was measured: docs/reproduction.md, "The real-towers study").
 image_size = 32
 # 16 tokens with [CLS] and [SEP]: the text tower is most of a step's cost (MiniLM at 24 tokens cost about twice
 # the time at 16, measured with process time on this 2-core CPU), and 16 cuts none of Google's training captions
 # and 3 % of Twitter's sentences (their ends); OpenMoji's longer tag lists are only evaluated, cut after ~6 tags.
 max_length = 16
-max_iters = 50
-val_interval = 25
+max_iters = 44
+val_interval = 22
 
 model = dict(
     type='DualEncoder',

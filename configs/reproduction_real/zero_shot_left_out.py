@@ -2,7 +2,7 @@
 # configs/reproduction_real/lite0_minilm_sources.py: every image of that source (both splits: none was trained)
 # that belongs to one of the nine Unicode emoji groups, classified by the group's name in words. The lists and
 # the names are written by `make real-multisource` ({source}/{split}_groups.txt, groups.txt).
-#   python tools/test.py configs/reproduction_real/zero_shot_left_out.py RUN_DIR/iter_50.pth
+#   python tools/test.py configs/reproduction_real/zero_shot_left_out.py RUN_DIR/iter_44.pth
 # The study's model as a ZeroShotClassifier (same parameters, so its checkpoints load unchanged).
 _base_ = ['./lite0_minilm_sources.py']
 

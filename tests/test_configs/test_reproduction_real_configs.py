@@ -26,3 +26,9 @@ def test_zero_shot_classes_are_the_converters_groups_in_label_order():
     datasets = cfg.test_dataloader.dataset.datasets
     assert [d['ann_file'] for d in datasets] == ['train_groups.txt', 'valid_groups.txt']
     assert {d['data_root'] for d in datasets} == {'data/emoji_sources/openmoji'}
+
+
+def test_the_runner_knows_the_base_configs_schedule():
+    from zerovl.testing import load_script
+    real = load_script('tools/analysis_tools/reproduce_real.py')
+    assert real.MAX_ITERS == Config.fromfile(BASE).train_cfg.max_iters  # names the checkpoint zero-shot reads
