@@ -286,7 +286,7 @@ def _check_concept_disjoint(summary: dict) -> None:
     trained = set().union(*(set(s['train']['concepts']) for s in splits)) if splits else set()
     held = set().union(*(set(s['valid']['concepts']) for s in splits)) if splits else set()
     if trained & held:
-        raise AssertionError(f'concepts both trained and held out: {sorted(trained & held)[:5]}')
+        raise RuntimeError(f'concepts both trained and held out: {sorted(trained & held)[:5]}')
 
 
 def _without_concepts(summary: dict) -> dict:
