@@ -6,70 +6,40 @@
 # captions) left out of training and evaluated as the transfer source (issue 19 item 3); the held-out concepts
 # of every source are never trained in any source.
 # This file is the *baseline* arm, as configs/reproduction/cpu_two_domain.py is for the synthetic study:
-# shuffled batches of 128, no mixup, no DGA, a constant temperature of 0.02; the runner adds each arm's overrides.
+# shuffled batches of 128, no mixup, no DGA, a constant temperature of 0.02 (the towers, heads and loss of
+# configs/_base_/models/lite0_minilm.py as they are). Every other arm is a leaf config next to it
+# (e1_*.py ... e7_*.py) that changes only the ablated keys; tools/analysis_tools/reproduce_real.py runs them.
 #   python tools/train.py configs/reproduction_real/lite0_minilm_sources.py
-_base_ = ['../_base_/default_runtime.py']
+_base_ = [
+    '../_base_/models/lite0_minilm.py',
+    '../_base_/datasets/emoji.py',
+    '../_base_/default_runtime.py',
+]
 
 data_root = 'data/emoji_sources'
 train_sources = ['google', 'twitter']
 eval_sources = ['google', 'twitter', 'openmoji']  # the last one never trained: transfer
-pretrained = 'data/pretrained'
-tokenizer = pretrained + '/all-MiniLM-L6-v2'
 # 32 px and 44 steps: the whole study (54 runs) has to fit about 2 hours of this 2-core CPU (the estimate and
 # how it was measured: docs/reproduction.md, "The real-towers study").
 image_size = 32
-# 16 tokens with [CLS] and [SEP]: the text tower is most of a step's cost (MiniLM at 24 tokens cost about twice
-# the time at 16, measured with process time on this 2-core CPU), and 16 cuts none of Google's training captions
-# and 3 % of Twitter's sentences (their ends); OpenMoji's longer tag lists are only evaluated, cut after ~6 tags.
-max_length = 16
+# 16 tokens with [CLS] and [SEP] (the emoji base's): the text tower is most of a step's cost (at 24 tokens a
+# step cost 5.5 instead of 3.95 CPU-s on this 2-core CPU), and 16 cuts none of Google's training captions and
+# 3 % of Twitter's sentences (their ends); OpenMoji's longer tag lists are only evaluated, cut after ~6 tags.
 max_iters = 44
 val_interval = 22
 
-model = dict(
-    type='DualEncoder',
-    embed_dim=256,
-    image_tower=dict(type='TimmImageTower', model_name='tf_efficientnet_lite0', pretrained=True,
-                     checkpoint=pretrained + '/tf_efficientnet_lite0.safetensors'),
-    text_tower=dict(type='HFTextTower', model_name_or_path=tokenizer, pretrained=True, pooling='mean'),
-    projection=dict(type='LinearProjection'),
-    loss=dict(type='InfoNCELoss', gather_with_grad=True, temperature=dict(init=0.02, learnable=False)),
-    # EfficientNet-Lite's TF weights expect pixels in [-1, 1].
-    data_preprocessor=dict(type='ImageTextDataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3),
-)
-
-# No flip and no colour augmentation: captions name directions and colours (configs/_base_/datasets/emoji.py).
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='mmpretrain.RandomResizedCrop', scale=image_size, crop_ratio_range=(0.6, 1.0),
-         aspect_ratio_range=(3. / 4., 4. / 3.), interpolation='bicubic', backend='pillow'),
-    dict(type='CaptionAugment', tokenizer=tokenizer, mask_prob=0.10, random_prob=0.02, delete_prob=0.08),
-    dict(type='Tokenize', tokenizer=tokenizer, max_length=max_length),
-    dict(type='PackImageTextInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='ResizeImage', size=image_size),
-    dict(type='Tokenize', tokenizer=tokenizer, max_length=max_length),
-    dict(type='PackImageTextInputs'),
-]
-# Workers off: on a 2-core machine a worker only takes a core from the step (and the runner runs 2 at once).
+# The emoji base's pipelines (crop, caption augmentation; no flip, no colour jitter) at this image size.
+train_pipeline = [dict(step, scale=image_size) if 'scale' in step else step for step in _base_.train_pipeline]
+test_pipeline = [dict(step, size=image_size) if 'size' in step else step for step in _base_.test_pipeline]
+# The emoji base's loaders (no workers), over the sources.
 train_dataloader = dict(
-    batch_size=128,
-    num_workers=0,
-    persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    batch_sampler=dict(type='DebiasedBatchSampler', mode='shuffle'),
-    collate_fn=dict(type='zerovl.image_text_collate'),
-    dataset=dict(type='ConcatDataset',
+    batch_sampler=dict(mode='shuffle'),
+    dataset=dict(_delete_=True, type='ConcatDataset',
                  datasets=[dict(type='ImageTextDataset', data_root=data_root, name=name, split='train',
                                 pipeline=train_pipeline) for name in train_sources]))
 val_dataloader = dict(
     batch_size=256,
-    num_workers=0,
-    persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='zerovl.image_text_collate'),
-    dataset=dict(type='ConcatDataset',
+    dataset=dict(_delete_=True, type='ConcatDataset',
                  datasets=[dict(type='ImageTextDataset', data_root=data_root, name=name, split='valid',
                                 pipeline=test_pipeline, test_mode=True) for name in eval_sources]))
 test_dataloader = val_dataloader

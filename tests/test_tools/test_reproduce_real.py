@@ -18,9 +18,9 @@ def study(tmp_path, left_out='openmoji', max_iters=real.MAX_ITERS):
     return real.Study(tmp_path / 'data', left_out, tmp_path / 'out', max_iters)
 
 
-def merged_config(options):
-    """The base config with the run's --cfg-options applied as tools/train.py applies them."""
-    cfg = Config.fromfile(str(real.BASE_CONFIG))
+def merged_config(arm, options):
+    """The arm's config with the run's --cfg-options applied as tools/train.py applies them."""
+    cfg = Config.fromfile(str(real.config_path(arm)))
     parsed = {}
     for option in options:
         key, value = option.split('=', 1)
@@ -38,7 +38,7 @@ def test_every_arm_trains_on_its_data_and_is_evaluated_on_the_same_held_out_sets
     plan = real.planned_runs(s, ['E1', 'E2'], [4])
     evaluated = set()
     for run in plan['E1'] + plan['E2']:
-        cfg = merged_config(real.run_options(s, run.arm, run.seed))
+        cfg = merged_config(run.arm, real.run_options(s, run.arm, run.seed))
         train = names_and_roots(cfg.train_dataloader.dataset.datasets)
         root = str(s.train_root(run.arm.dataset))
         expected = ['pool_0', 'pool_1'] if run.arm.dataset == 'look_alike' else ['google', 'twitter']
@@ -50,13 +50,16 @@ def test_every_arm_trains_on_its_data_and_is_evaluated_on_the_same_held_out_sets
     scarce = next(run for run in plan['E2'] if run.arm.name == 'coin flip')
     options = real.run_options(s, scarce.arm, 4)
     assert f'train_dataloader.dataset.datasets.0.data_root={tmp_path / "data" / "emoji_sources_scarce"}' in options
-    assert 'model.mixup.mode=coin' in options and 'model.mixup.seed=4' in options
+    assert 'model.mixup.seed=4' in options  # mixup's own stream follows the seed
+    assert merged_config(scarce.arm, options).model.mixup.mode == 'coin'
+    none = next(run for run in plan['E2'] if run.arm.name == 'none')
+    assert not any(option.startswith('model.mixup') for option in real.run_options(s, none.arm, 4))
 
 
 def test_leaving_another_source_out_moves_training_evaluation_and_run_dirs(tmp_path):
     arm = real.experiments('google')['E1']['arms'][0]
     s = study(tmp_path, left_out='google')
-    cfg = merged_config(real.run_options(s, arm, 0))
+    cfg = merged_config(arm, real.run_options(s, arm, 0))
     assert [d['name'] for d in cfg.train_dataloader.dataset.datasets] == ['twitter', 'openmoji']
     assert [d['name'] for d in cfg.val_dataloader.dataset.datasets][-1] == 'google'
     assert real.run_dir(s, arm, 0) != real.run_dir(study(tmp_path), arm, 0)
@@ -69,7 +72,7 @@ def test_a_run_trains_tests_zero_shot_merges_and_drops_its_checkpoint(tmp_path):
         s, ['E4'], [0])['E4']}
     line = real.command(s, runs['+ DGA 256'])[2]
     train, zero_shot, merge, remove = [shlex.split(step) for step in line.split(' && ')]
-    assert train[1].endswith('tools/train.py') and 'model.dga.sub_batch_size=128' in train
+    assert train[1].endswith('tools/train.py') and train[2].endswith('reproduction_real/e7_debias_mixup_dga_256.py')
     assert 'train_cfg.max_iters=3' in train and 'default_hooks.checkpoint.interval=3' in train
     assert zero_shot[1].endswith('tools/test.py') and zero_shot[3] == str(runs['+ DGA 256'].work_dir / 'iter_3.pth')
     assert merge[-2:] == ['--merge-zero-shot', str(runs['+ DGA 256'].work_dir)] and remove[:2] == ['rm', '-f']
@@ -146,3 +149,17 @@ def test_report_shows_the_left_out_source_and_gaps_of_pretrained_towers(tmp_path
     assert claims['shuffle', 'domain_gap/image']['verdict'] == 'reproduced'
     assert '| shuffle > debias | domain_gap/image | +0.022 ± 0.000 | 2/2 | reproduced |' in text
     assert claims['shuffle', 'mean_rsum']['verdict'] == 'not run'  # no sequential arm here
+
+
+def test_arms_that_resolve_to_one_config_share_a_run_and_every_leaf_changes_only_its_keys(tmp_path):
+    s = study(tmp_path)
+    plan = real.planned_runs(s, list(real.experiments('openmoji')), [0])
+    by_name = {(name, run.arm.name): run.work_dir for name, runs in plan.items() for run in runs}
+    assert by_name['E1', 'shuffle'] == by_name['E5', '0.02'] == by_name['E7', 'baseline (shuffle, 128)']
+    assert by_name['E1', 'debias'] == by_name['E7', '+ debias'] != by_name['E1', 'debias (look-alike)']
+    assert len(real.unique_runs(plan)) == 18
+    base = Config.fromfile(str(real.BASE_CONFIG)).to_dict()
+    for run in real.unique_runs(plan):
+        leaf = Config.fromfile(str(real.config_path(run.arm))).to_dict()
+        changed = {key for key in base if leaf.get(key) != base[key]}
+        assert changed <= {'model', 'train_dataloader'}, (run.arm.config, changed)

@@ -5,9 +5,10 @@
     python tools/analysis_tools/reproduce_real.py --experiments E1 --arms debias --seeds 0 --max-iters 3   # smoke
     python tools/analysis_tools/reproduce_real.py --report-only    # tables and plots from saved runs
 
-The synthetic study's machinery (tools/analysis_tools/reproduce_ablations.py: arms as --cfg-options, runs
-stored by a hash of their options and reused when complete, N processes at a time; ablation_report.py:
-tables, claims paired by seed, plots) on configs/reproduction_real/lite0_minilm_sources.py: EfficientNet-Lite0
+The synthetic study's machinery (tools/analysis_tools/reproduce_ablations.py: each arm a leaf config, runs
+keyed by the resolved config and reused when complete, N processes at a time; ablation_report.py: tables,
+claims paired by seed, plots) on the leaf configs of configs/reproduction_real/ (base: lite0_minilm_sources.py,
+the shuffled baseline; e1_debias.py ... e7_debias_mixup_dga_256.py change only the ablated keys): EfficientNet-Lite0
 + all-MiniLM-L6-v2 fine-tuned on the Google and Twitter emoji of data/emoji_sources, with every arm also
 evaluated on the source left out of training (OpenMoji by default: other art, other captions), by retrieval
 on its held-out concepts ('openmoji/rsum', part of every validation) and by zero-shot classification of all
@@ -31,12 +32,13 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from reproduce_ablations import Arm, Run, batch, mixup, run_all, sampling, temperature, unique_runs  # noqa: E402
+from reproduce_ablations import Arm, Run, resolved_config, run_all, unique_runs  # noqa: E402
 
 from zerovl.datasets.converters.pooled_sources import pool_sources  # noqa: E402
 
-BASE_CONFIG = REPO / 'configs/reproduction_real/lite0_minilm_sources.py'
-ZERO_SHOT_CONFIG = REPO / 'configs/reproduction_real/zero_shot_left_out.py'
+CONFIGS = REPO / 'configs/reproduction_real'
+BASE_CONFIG = CONFIGS / 'lite0_minilm_sources.py'
+ZERO_SHOT_CONFIG = CONFIGS / 'zero_shot_left_out.py'
 SOURCES = ('google', 'twitter', 'openmoji')
 MAX_ITERS = 44  # the base config's (tests check); the checkpoint the zero-shot test reads is named after it
 ZERO_SHOT_KEYS = ('left_out/top1', 'left_out/top3')
@@ -50,41 +52,39 @@ def experiments(left_out: str) -> Dict[str, dict]:
     def both(better: str, worse: str) -> list:
         return [(better, worse, 'mean_rsum'), (better, worse, transfer), (better, worse, 'left_out/top1')]
 
+    base = BASE_CONFIG.name
     return {
         'E1': dict(
             title='Sampling on real sources: debiased vs shuffled vs sequential batches, and the look-alike control',
-            arms=[Arm('debias', sampling('debias')), Arm('shuffle', ()), Arm('sequential', sampling('sequential')),
-                  Arm('debias (look-alike)', sampling('debias'), 'look_alike'),
-                  Arm('shuffle (look-alike)', (), 'look_alike')],
+            arms=[Arm('debias', 'e1_debias.py'), Arm('shuffle', base), Arm('sequential', 'e1_sequential.py'),
+                  Arm('debias (look-alike)', 'e1_debias.py', 'look_alike'),
+                  Arm('shuffle (look-alike)', base, 'look_alike')],
             claims=both('debias', 'shuffle') + [('shuffle', 'sequential', 'mean_rsum'),
                                                 ('debias (look-alike)', 'shuffle (look-alike)', 'mean_rsum'),
                                                 ('shuffle', 'debias', 'domain_gap/image'),
                                                 ('shuffle', 'debias', 'domain_gap/text')]),
         'E2': dict(
             title='Mixup with little data (20 % of the training concepts)',
-            arms=[Arm('none', (), 'scarce'), Arm('image only', mixup('image'), 'scarce'),
-                  Arm('text only', mixup('text'), 'scarce'), Arm('coin flip', mixup('coin'), 'scarce'),
-                  Arm('both', mixup('both'), 'scarce')],
+            arms=[Arm('none', base, 'scarce'), Arm('image only', 'e2_mixup_image.py', 'scarce'),
+                  Arm('text only', 'e2_mixup_text.py', 'scarce'), Arm('coin flip', 'e2_mixup_coin.py', 'scarce'),
+                  Arm('both', 'e2_mixup_both.py', 'scarce')],
             claims=both('coin flip', 'none') + [('coin flip', 'image only', 'mean_rsum'),
                                                 ('coin flip', 'text only', 'mean_rsum'),
                                                 ('coin flip', 'both', 'mean_rsum')]),
         'E4': dict(
             title='Gather with gradient on vs off, 2 gloo processes x 64 (global batch 128)',
-            arms=[Arm('gather with grad', ('train_dataloader.batch_size=64', 'model.loss.gather_with_grad=True'),
-                      processes=2),
-                  Arm('gather without grad', ('train_dataloader.batch_size=64', 'model.loss.gather_with_grad=False'),
-                      processes=2)],
+            arms=[Arm('gather with grad', 'e4_gather_with_grad.py', processes=2),
+                  Arm('gather without grad', 'e4_gather_without_grad.py', processes=2)],
             claims=both('gather with grad', 'gather without grad')),
         'E5': dict(
             title='Temperature: constants vs learnable',
-            arms=[Arm('0.01', temperature(0.01)), Arm('0.02', ()), Arm('0.05', temperature(0.05)),
-                  Arm('0.1', temperature(0.1)), Arm('learnable from 0.07', temperature(0.07, True))],
+            arms=[Arm('0.01', 'e5_temperature_0.01.py'), Arm('0.02', base), Arm('0.05', 'e5_temperature_0.05.py'),
+                  Arm('0.1', 'e5_temperature_0.1.py'), Arm('learnable from 0.07', 'e5_temperature_learnable.py')],
             claims=both('0.02', 'learnable from 0.07')),
         'E7': dict(
             title='The cumulative stack: baseline, + debias, + mixup, + DGA batch 256',
-            arms=[Arm('baseline (shuffle, 128)', ()), Arm('+ debias', sampling('debias')),
-                  Arm('+ mixup', sampling('debias') + mixup('coin')),
-                  Arm('+ DGA 256', sampling('debias') + mixup('coin') + batch(256, 128))],
+            arms=[Arm('baseline (shuffle, 128)', base), Arm('+ debias', 'e1_debias.py'),
+                  Arm('+ mixup', 'e7_debias_mixup.py'), Arm('+ DGA 256', 'e7_debias_mixup_dga_256.py')],
             claims=both('+ debias', 'baseline (shuffle, 128)') + both('+ mixup', '+ debias')
             + both('+ DGA 256', '+ mixup') + both('+ DGA 256', 'baseline (shuffle, 128)')),
     }
@@ -125,7 +125,16 @@ class Study:
 
 
 # ------------------------------------------------------------------------------------------------ runs
+def config_path(arm: Arm) -> Path:
+    return CONFIGS / arm.config
+
+
+def uses_mixup(arm: Arm) -> bool:
+    return bool(json.loads(resolved_config(config_path(arm)))['model'].get('mixup'))
+
+
 def run_options(study: Study, arm: Arm, seed: int) -> List[str]:
+    """The data of the arm (its training sources, every source's held-out set), the schedule, the seed."""
     options = list(arm.options)
     for index, name in enumerate(study.train_names(arm.dataset)):
         prefix = f'train_dataloader.dataset.datasets.{index}'
@@ -137,13 +146,14 @@ def run_options(study: Study, arm: Arm, seed: int) -> List[str]:
         options += [f'train_cfg.max_iters={study.max_iters}', f'train_cfg.val_interval={study.max_iters}',
                     f'default_hooks.checkpoint.interval={study.max_iters}']
     options.append(f'randomness.seed={seed}')
-    if any(option.startswith('model.mixup') for option in arm.options):
+    if uses_mixup(arm):
         options.append(f'model.mixup.seed={seed}')
     return options
 
 
 def run_dir(study: Study, arm: Arm, seed: int) -> Path:
-    key = json.dumps([arm.dataset, sorted(arm.options), arm.processes, study.left_out, study.max_iters])
+    key = json.dumps([arm.dataset, resolved_config(config_path(arm)), sorted(arm.options), arm.processes,
+                      study.left_out, study.max_iters])
     return study.out / 'runs' / f'{hashlib.sha1(key.encode()).hexdigest()[:10]}-s{seed}'
 
 
@@ -151,9 +161,9 @@ def train_command(study: Study, run: Run) -> List[str]:
     options = ['--cfg-options'] + run_options(study, run.arm, run.seed)
     common = ['--work-dir', str(run.work_dir), '--overwrite']
     if run.arm.processes > 1:
-        return ['bash', str(REPO / 'tools/dist_train.sh'), str(BASE_CONFIG), str(run.arm.processes)] + common + [
-            '--device', 'cpu'] + options
-    return [sys.executable, str(REPO / 'tools/train.py'), str(BASE_CONFIG)] + common + options
+        return ['bash', str(REPO / 'tools/dist_train.sh'), str(config_path(run.arm)), str(run.arm.processes)] + (
+            common + ['--device', 'cpu'] + options)
+    return [sys.executable, str(REPO / 'tools/train.py'), str(config_path(run.arm))] + common + options
 
 
 def zero_shot_command(study: Study, run: Run) -> List[str]:
