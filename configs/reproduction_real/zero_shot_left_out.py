@@ -3,13 +3,13 @@
 # that belongs to one of the nine Unicode emoji groups, classified by the group's name in words. The lists and
 # the names are written by `make real-multisource` ({source}/{split}_groups.txt, groups.txt).
 #   python tools/test.py configs/reproduction_real/zero_shot_left_out.py RUN_DIR/iter_44.pth
-# The study's model as a ZeroShotClassifier (same parameters, so its checkpoints load unchanged).
-_base_ = ['./lite0_minilm_sources.py']
+# Evaluation only: the study's model base as a ZeroShotClassifier (same parameters, so the runs' checkpoints
+# load unchanged) and the left-out source's images, no training recipe.
+_base_ = ['../_base_/models/lite0_minilm.py', '../_base_/default_runtime.py']
 
 left_out = 'openmoji'
 data_root = 'data/emoji_sources'
-tokenizer = 'data/pretrained/all-MiniLM-L6-v2'
-image_size = 32
+image_size = 32  # the study's
 
 model = dict(
     type='ZeroShotClassifier',
@@ -18,8 +18,8 @@ model = dict(
                 'travel and places', 'activities', 'objects', 'symbols', 'flags'],
     # No style of any one source: no source's captions use these sentences.
     templates=['{}', 'an emoji of {}.', 'a picture from the {} group.'],
-    tokenizer=tokenizer,
-    max_length=16,
+    tokenizer=_base_.text_model,
+    max_length=16,  # the study's
 )
 
 test_pipeline = [
@@ -28,7 +28,6 @@ test_pipeline = [
     dict(type='PackImageLabel'),
 ]
 test_dataloader = dict(
-    _delete_=True,
     batch_size=256,
     num_workers=0,
     persistent_workers=False,
@@ -40,13 +39,5 @@ test_dataloader = dict(
                                 pipeline=test_pipeline) for split in ('train', 'valid')]),
 )
 # 'left_out/top1': one dataset name for both splits, so one accuracy over all the source's images.
-test_evaluator = dict(_delete_=True, type='ClassificationAccuracy', topk=(1, 3))
+test_evaluator = dict(type='ClassificationAccuracy', topk=(1, 3))
 test_cfg = dict(type='TestLoop')
-
-train_dataloader = None
-train_cfg = None
-optim_wrapper = None
-param_scheduler = None
-val_dataloader = None
-val_cfg = None
-val_evaluator = None
