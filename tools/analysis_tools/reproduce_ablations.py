@@ -182,9 +182,10 @@ class Active(NamedTuple):
     start: float
 
 
-def launch(run: Run, out: Path) -> Active:
+def launch(run: Run, out: Path, make_command=None) -> Active:
+    """``make_command(run, out)`` builds the command (default: ``command``; reproduce_real.py passes its own)."""
     run.work_dir.mkdir(parents=True, exist_ok=True)
-    cmd = command(run, out)
+    cmd = (make_command or command)(run, out)
     (run.work_dir / 'command.txt').write_text(' '.join(cmd) + '\n')
     # One thread per process: the scheduler fills the cores with processes instead, which scales better
     # on a small CPU than one run with several threads.
@@ -213,14 +214,14 @@ def finish(item: Active) -> bool:
     return False
 
 
-def run_all(runs: List[Run], out: Path, slots: int) -> None:
+def run_all(runs: List[Run], out: Path, slots: int, make_command=None) -> None:
     pending = [run for run in runs if not is_complete(run)]
     print(f'{len(runs) - len(pending)} of {len(runs)} runs already complete; {len(pending)} to go', flush=True)
     active: List[Active] = []
     failures = 0
     while pending or active:
         while pending and can_start(pending[0], active, slots):
-            active.append(launch(pending.pop(0), out))
+            active.append(launch(pending.pop(0), out, make_command))
         time.sleep(1.0)
         for item in [item for item in active if item.process.poll() is not None]:
             active.remove(item)

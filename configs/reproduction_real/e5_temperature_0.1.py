@@ -1,0 +1,4 @@
+# E5: a constant temperature of 0.1.
+_base_ = ['./lite0_minilm_sources.py']
+
+model = dict(loss=dict(temperature=dict(init=0.1, learnable=False)))
