@@ -6,7 +6,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from zerovl.datasets.transforms import CaptionAugment, Tokenize, build_tokenizer
+from zerovl.datasets.transforms import CaptionAugment, Tokenize
+from zerovl.utils.tokenizer import build_tokenizer
 from zerovl.datasets.transforms.caption_augment import (DELETE, KEEP, MASK, RANDOM, apply_outcomes,
                                                         draw_outcomes, join_pieces)
 from zerovl.registry import TRANSFORMS

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from zerovl.datasets.transforms import CaptionAugment, Tokenize, build_tokenizer
+from zerovl.datasets.transforms import CaptionAugment, Tokenize
+from zerovl.utils.tokenizer import build_tokenizer
 from zerovl.datasets.transforms.fast_tokens import fixed_length_encoder, piece_splitter
 
 # Plain, cased, accented, punctuated, special-token, unknown-word, empty, whitespace and over-long captions.

@@ -14,7 +14,7 @@ from zerovl.datasets.synthetic.generator import (ANNO_HEADER, CONCEPTS_HEADER, F
                                                  SPECIAL_TOKENS, STAMP_NAME, balanced_concepts, basic_tokens,
                                                  domain_caption_variants, make_synthetic_dataset)
 from zerovl.datasets.synthetic.scenes import ALL_CONCEPTS, DOMAINS, Concept, render_scene, write_jpeg
-from zerovl.datasets.transforms.tokenize import build_tokenizer
+from zerovl.utils.tokenizer import build_tokenizer
 from zerovl.testing import load_script
 
 # Small enough to keep the whole module at a few seconds.

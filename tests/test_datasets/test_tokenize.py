@@ -4,7 +4,8 @@ import shutil
 import numpy as np
 import pytest
 
-from zerovl.datasets.transforms import Tokenize, build_tokenizer
+from zerovl.datasets.transforms import Tokenize
+from zerovl.utils.tokenizer import build_tokenizer
 from zerovl.utils.tokenizer import wordpiece_from_vocab
 
 from image_text_helpers import VOCAB

@@ -3,7 +3,7 @@ import pytest
 
 from zerovl.datasets.synthetic import GRAMMARS, basic_tokens, build_vocab
 from zerovl.datasets.synthetic_concepts import ATTRIBUTE_CLASSES
-from zerovl.datasets.transforms.tokenize import build_tokenizer
+from zerovl.utils.tokenizer import build_tokenizer
 from zerovl.models.zero_shot_prompts import (FASHION_MNIST_CLASSES, GENERAL_TEMPLATES, TEMPLATE_SETS, fill_template,
                                              imagenet_classnames, resolve_classnames, resolve_templates)
 

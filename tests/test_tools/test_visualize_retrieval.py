@@ -15,7 +15,7 @@ import torch
 from mmengine.runner import load_checkpoint
 
 from zerovl.datasets import image_text_collate
-from zerovl.datasets.transforms.tokenize import build_tokenizer
+from zerovl.utils.tokenizer import build_tokenizer
 from zerovl.registry import DATASETS, MODELS
 from zerovl.testing.tiny_config import dump_tiny_demo
 from zerovl.visualization import GridLayout, thumbnail

@@ -13,8 +13,8 @@ from .fast_crop import FastRandomResizedCrop
 from .formatting import PackImageLabel, PackImageTextInputs
 from .loading import LoadImageFromFile
 from .processing import CenterCrop, ResizeImage
-from .tokenize import Tokenize, build_tokenizer, find_tokenize
+from .tokenize import Tokenize, find_tokenize
 
-__all__ = ['LoadImageFromFile', 'ResizeImage', 'CenterCrop', 'Tokenize', 'build_tokenizer', 'find_tokenize',
+__all__ = ['LoadImageFromFile', 'ResizeImage', 'CenterCrop', 'Tokenize', 'find_tokenize',
            'PackImageTextInputs', 'PackImageLabel', 'CaptionAugment', 'AutoAugmentRGB', 'FastAutoAugment',
            'FastRandomResizedCrop']

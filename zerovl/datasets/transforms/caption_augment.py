@@ -21,11 +21,10 @@ their special tokens in raw text before splitting it.
 from typing import List, Sequence
 
 import numpy as np
-from mmcv.transforms import BaseTransform
 
 from zerovl.registry import TRANSFORMS
 from .fast_tokens import piece_splitter
-from .tokenize import build_tokenizer
+from .tokenizer_transform import TokenizerTransform
 
 MASK_TOKEN = '[MASK]'
 CONTINUATION_PREFIX = '##'
@@ -118,7 +117,7 @@ def join_pieces(pieces: Sequence[str]) -> str:
 
 
 @TRANSFORMS.register_module()
-class CaptionAugment(BaseTransform):
+class CaptionAugment(TokenizerTransform):
     """Augment ``results['caption']`` by ZeroVL's WordPiece mask / replace / delete policy (training only).
 
     Put it before ``Tokenize``: it outputs a caption string, which ``Tokenize`` turns into ids.
@@ -131,26 +130,15 @@ class CaptionAugment(BaseTransform):
         delete_prob: per-token probability of deletion.
     """
 
+    per_worker = ('_tokenizer', '_vocab', '_split')
+
     def __init__(self, tokenizer: str, mask_prob: float = 0.10, random_prob: float = 0.02,
                  delete_prob: float = 0.08) -> None:
-        if not isinstance(tokenizer, str):
-            raise TypeError(f'CaptionAugment: tokenizer must be a hub name or a path (str), got {type(tokenizer)}')
         check_rates(mask_prob, random_prob, delete_prob)
-        self.tokenizer_name = tokenizer
+        super().__init__(tokenizer)
         self.mask_prob = mask_prob
         self.random_prob = random_prob
         self.delete_prob = delete_prob
-        self._tokenizer = None
-        self._vocab = None
-        self._split = None
-
-    @property
-    def tokenizer(self):
-        # Built on first use, so that each DataLoader worker builds its own (see __getstate__) and
-        # building a pipeline to print a config costs nothing.
-        if self._tokenizer is None:
-            self._tokenizer = build_tokenizer(self.tokenizer_name)
-        return self._tokenizer
 
     @property
     def vocab(self) -> List[str]:
@@ -174,13 +162,6 @@ class CaptionAugment(BaseTransform):
     def transform(self, results: dict) -> dict:
         results['caption'] = self.augment(results['caption'])
         return results
-
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state['_tokenizer'] = None
-        state['_vocab'] = None
-        state['_split'] = None
-        return state
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(tokenizer={self.tokenizer_name!r}, mask_prob={self.mask_prob}, '

@@ -6,37 +6,25 @@ vocabulary file.
 """
 
 import numpy as np
-from mmcv.transforms import BaseTransform
 
 from zerovl.registry import TRANSFORMS
-from zerovl.utils.tokenizer import build_tokenizer
 from .fast_tokens import fixed_length_encoder
+from .tokenizer_transform import TokenizerTransform
 
 
 @TRANSFORMS.register_module()
-class Tokenize(BaseTransform):
+class Tokenize(TokenizerTransform):
     """Tokenize ``results['caption']`` into ``input_ids`` and ``attention_mask`` (int64, length max_length).
 
     Captions are truncated and padded to ``max_length`` tokens, [CLS] and [SEP] included (ZeroVL
     uses 25), so every sample of a batch has the same length.
     """
 
-    def __init__(self, tokenizer: str, max_length: int = 25) -> None:
-        if not isinstance(tokenizer, str):
-            raise TypeError(f'Tokenize: tokenizer must be a hub name or a path (str), got {type(tokenizer)}')
-        self.tokenizer_name = tokenizer
-        self.max_length = max_length
-        self._tokenizer = None
-        self._encoder = None
+    per_worker = ('_tokenizer', '_encoder')
 
-    @property
-    def tokenizer(self):
-        # Built on first use, not in __init__: building a pipeline (in the main process, or to print
-        # a config) then costs nothing, and each DataLoader worker builds its own instead of
-        # receiving a pickled copy (see __getstate__).
-        if self._tokenizer is None:
-            self._tokenizer = build_tokenizer(self.tokenizer_name)
-        return self._tokenizer
+    def __init__(self, tokenizer: str, max_length: int = 25) -> None:
+        super().__init__(tokenizer)
+        self.max_length = max_length
 
     @property
     def encoder(self):
@@ -62,12 +50,6 @@ class Tokenize(BaseTransform):
         results['input_ids'] = np.asarray(input_ids, dtype=np.int64)
         results['attention_mask'] = np.asarray(attention_mask, dtype=np.int64)
         return results
-
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state['_tokenizer'] = None
-        state['_encoder'] = None
-        return state
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(tokenizer={self.tokenizer_name!r}, max_length={self.max_length})'
