@@ -89,3 +89,13 @@ def test_report_has_the_speed_rows_and_their_verdicts(gpu_check):
     speed = dict(markdown='| row | flags |\nPASS: plain step on one sub-batch, best flags: MFU: 46.0 %')
     markdown = gpu_check.summary_markdown(dict(date='2026-12-04', machine='m', speed=speed, seconds=1.0))
     assert '## Train-step rows' in markdown and 'PASS: plain step on one sub-batch' in markdown
+
+
+def test_pipeline_part_reports_the_training_pipeline_per_core(gpu_check, tmp_path):
+    """The check's data part: benchmark_dataloader's training-pipeline table at one worker, in the report."""
+    import json
+    gpu_check.main(['--device', 'cpu', '--parts', 'pipeline', '--pipeline-images', '8', '--report-dir', str(tmp_path)])
+    report = json.loads((tmp_path / 'gpu_check.json').read_text())
+    assert report['pipeline']['returncode'] == 0, (tmp_path / 'pipeline.log').read_text()[-2000:]
+    markdown = (tmp_path / 'gpu_check.md').read_text()
+    assert '## Training data pipeline, one worker' in markdown and 'torchvision' in markdown

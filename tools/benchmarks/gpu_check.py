@@ -4,7 +4,7 @@
     GPU_CHECK_TIMEOUT=570 make gpu-check GPU_CHECK_ARGS='--parts speed'   # the speed rows on their own
     python tools/benchmarks/gpu_check.py --device cpu --towers tiny --batch-size 16 --parts speed agreement
 
-Four parts (the suite and the end-to-end run in processes with their own time limits; the speed rows each
+Five parts (the suite and the end-to-end run in processes with their own time limits; the speed rows each
 in a fresh process), one JSON + markdown report in ``--report-dir``:
 
 1. **The test suite with the GPU visible** (``pytest tests projects``): what CI, which never sees a GPU,
@@ -25,6 +25,9 @@ in a fresh process), one JSON + markdown report in ``--report-dir``:
    yardstick. DGA is exact in exact arithmetic; in fp16 the two differ by rounding only, which this
    measures (cosine similarity of the flattened gradients, and the worst relative error of any
    parameter tensor). Dropout is off so that the two computations see the same network.
+5. **The training data pipeline per core** (``benchmark_dataloader.py --tables train --workers 0``):
+   zerovl's fast pipeline, its mmpretrain reference and torchvision's PIL path on the node's CPU, which
+   decides how many loader workers a GPU needs.
 
 The towers are built at random init from configs (no download). On CPU, autocast runs in bfloat16; on
 a GPU the agreement is measured in float16 and, where the GPU supports it, bfloat16.
@@ -73,10 +76,11 @@ def parse_args(argv=None):
     parser.add_argument('--report-dir', help='write gpu_check.json and gpu_check.md here (and the parts\' logs)')
     parser.add_argument('--suite-timeout', type=int, default=240, help='seconds for the test suite')
     parser.add_argument('--e2e-timeout', type=int, default=150, help='seconds per end-to-end training run')
+    parser.add_argument('--pipeline-images', type=int, default=300, help='JPEGs of the pipeline part')
     return parser.parse_args(argv)
 
 
-PARTS = ('suite', 'e2e', 'speed', 'agreement')
+PARTS = ('suite', 'e2e', 'speed', 'agreement', 'pipeline')
 SPEED_ROWS = ('dga', 'plain', 'plain_sub', 'open_clip', 'dga_best', 'plain_sub_best', 'open_clip_best')
 REPO = Path(__file__).resolve().parents[2]
 
@@ -131,6 +135,19 @@ def speed_argv(args) -> list:
 
 def speed_rows(args) -> dict:
     return benchmark_train.main(speed_argv(args))
+
+
+# ------------------------------------------------------------------------ part 3: the data pipeline
+def pipeline_rows(args, report_dir: Path) -> dict:
+    """benchmark_dataloader.py's training-pipeline table at one worker (samples/s per core)."""
+    table = report_dir / 'pipeline.md'
+    command = [sys.executable, str(REPO / 'tools/benchmarks/benchmark_dataloader.py'), '--tables', 'train',
+               '--workers', '0', '--repeats', '3', '--num-images', str(args.pipeline_images),
+               '--markdown-out', str(table)]
+    with open(report_dir / 'pipeline.log', 'w') as log:
+        returncode = subprocess.run(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT).returncode
+    markdown = table.read_text() if table.is_file() else f'no table (see {report_dir / "pipeline.log"})'
+    return dict(returncode=returncode, markdown=markdown)
 
 
 # --------------------------------------------------------------------------- part 2: fp16 agreement
@@ -259,6 +276,8 @@ def summary_markdown(report: dict) -> str:
                   speed['markdown'], '']
     if report.get('agreement'):
         lines += ['## DGA gradient agreement', '', agreement_table(report['agreement']), '']
+    if report.get('pipeline'):
+        lines += ['## Training data pipeline, one worker', '', report['pipeline']['markdown'], '']
     lines += [f"{report.get('seconds', 0):.0f} s in all"]
     return '\n'.join(lines) + '\n'
 
@@ -279,7 +298,8 @@ def main(argv=None) -> dict:
     report = dict(date=time.strftime('%Y-%m-%d'), machine=describe_machine())
     print(f"Machine: {report['machine']}", flush=True)
     parts = dict(suite=lambda: test_suite(args, report_dir), e2e=lambda: end_to_end(args, report_dir),
-                 speed=lambda: speed_rows(args), agreement=lambda: gradient_agreement(args))
+                 speed=lambda: speed_rows(args), agreement=lambda: gradient_agreement(args),
+                 pipeline=lambda: pipeline_rows(args, report_dir))
     for part in (name for name in PARTS if name in args.parts):
         report[part] = parts[part]()
         if part == 'agreement':
