@@ -12,6 +12,7 @@ from mmengine.runner import Runner
 # custom_imports=dict(imports=['projects.<name>.<package>']), which is imported from here.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from zerovl.datasets.batch_fit import BatchLargerThanDataError, check_batch_fits  # noqa: E402
 from zerovl.engine import prepare_distributed  # noqa: E402
 from zerovl.utils.checkpoint import add_trust_checkpoint_argument, trust_if_asked  # noqa: E402
 from zerovl.engine.resume_checkpoint import (NoLoadableCheckpointError, choose_resume_checkpoint,  # noqa: E402
@@ -68,8 +69,21 @@ def build_config(args) -> Tuple[Config, List[str]]:
     notes = choose_checkpoint(cfg, args.resume) if args.resume else clear_work_dir(cfg.work_dir, args)
     check_pretrained_weights(cfg, args.config)
     pin_run_device(cfg, args.device)
+    try:  # before the Runner builds the model (pre-trained towers can take minutes) and any process group
+        check_batch_fits(cfg.train_dataloader, launched_world_size(args.launcher))
+    except BatchLargerThanDataError as err:
+        raise SystemExit(f'error: {err}') from None
     prepare_distributed(cfg, args.launcher)
     return cfg, notes
+
+
+def launched_world_size(launcher: str) -> int:
+    """Processes in the run, as the launcher announced them (1 without one)."""
+    if launcher == 'pytorch':
+        return int(os.environ.get('WORLD_SIZE', '1'))
+    if launcher == 'slurm':
+        return int(os.environ.get('SLURM_NTASKS', '1'))
+    return 1
 
 
 def choose_checkpoint(cfg: Config, resume: str) -> List[str]:
