@@ -26,10 +26,23 @@ from zerovl.utils.device import DeviceUnavailableError, add_device_argument, pin
 from zerovl.utils.state_dict_fit import StateDictMismatchError  # noqa: E402
 
 AMP_DTYPES = ('float16', 'bfloat16')
+EXAMPLES = """examples:
+  # the CPU demo: checkpoints, the log and TensorBoard files go to work_dirs/zerovl_demo/
+  python tools/train.py configs/zerovl/zerovl_demo.py
+  # your own data (docs/custom_data.md), one key per setting
+  python tools/train.py configs/zerovl/zerovl_custom_csv.py \\
+      --cfg-options custom_data.data_root=data/mine custom_data.batch_size=32
+  # continue the run in the work dir from its newest complete checkpoint
+  python tools/train.py configs/zerovl/zerovl_demo.py --resume
+  # two processes on this machine (gloo on the CPU, NCCL on GPUs)
+  bash tools/dist_train.sh configs/zerovl/zerovl_demo.py 2
+then: tensorboard --logdir work_dirs, or python tools/analysis_tools/plot_curves.py WORK_DIR
+"""
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Train a zerovl model')
+    parser = argparse.ArgumentParser(description='Train a zerovl model', epilog=EXAMPLES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='config file path')
     parser.add_argument('--work-dir', help='where logs and checkpoints go (default: work_dirs/CONFIG_NAME)')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
