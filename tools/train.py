@@ -83,7 +83,7 @@ def build_config(args) -> Tuple[Config, List[str]]:
     check_pretrained_weights(cfg, args.config)
     pin_run_device(cfg, args.device)
     try:  # before the Runner builds the model (pre-trained towers can take minutes) and any process group
-        check_batch_fits(cfg.train_dataloader, launched_world_size(args.launcher))
+        check_batch_fits(cfg.get('train_dataloader') or {}, launched_world_size(args.launcher))
     except BatchLargerThanDataError as err:
         raise SystemExit(f'error: {err}') from None
     prepare_distributed(cfg, args.launcher)
