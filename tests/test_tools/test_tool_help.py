@@ -41,10 +41,9 @@ def test_help_has_usage_and_an_example(path):
 @pytest.mark.parametrize('path', HELPERS)
 def test_helper_modules_name_the_tool_that_imports_them(path):
     first_line = open(path).read().split('\n', 1)[0]
-    owner = re.match(r'"""(\w+\.py)\'s ', first_line)
-    assert owner, f'{path} has no command line, and its docstring does not start with "<tool>.py\'s ..."'
-    tool = osp.join(osp.dirname(path), owner.group(1))
-    assert tool in TOOLS
+    named = [osp.join(osp.dirname(path), name) for name in re.findall(r'\b(\w+\.py)\b', first_line)]
+    owners = [tool for tool in named if tool in TOOLS]
+    assert owners, f'{path} has no command line, and the first line of its docstring names no tool next to it'
     imported = osp.splitext(osp.basename(path))[0]
-    tool_and_siblings = [tool] + [p for p in HELPERS if osp.dirname(p) == osp.dirname(path) and p != path]
-    assert any(re.search(rf'\b(from|import) {imported}\b', open(p).read()) for p in tool_and_siblings)
+    users = owners + [p for p in HELPERS if osp.dirname(p) == osp.dirname(path) and p != path]
+    assert any(re.search(rf'\b(from|import) {imported}\b', open(p).read()) for p in users)
