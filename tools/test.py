@@ -22,6 +22,7 @@ from zerovl.engine import prepare_distributed  # noqa: E402
 from zerovl.utils.checkpoint import add_trust_checkpoint_argument, trust_if_asked  # noqa: E402
 from zerovl.engine.hooks import EvalProgressHook  # noqa: E402
 from zerovl.engine.hooks.custom_hooks import ensure_custom_hook  # noqa: E402
+from zerovl.engine.log_file_runner import LogFileRunner  # noqa: E402
 from zerovl.engine.teardown import finish_run  # noqa: E402
 from zerovl.evaluation import format_metrics_table  # noqa: E402
 from zerovl.utils import load_config, register_all_modules  # noqa: E402
@@ -30,8 +31,21 @@ from zerovl.utils.device import DeviceUnavailableError, add_device_argument, pin
 from zerovl.utils.state_dict_fit import StateDictMismatchError  # noqa: E402
 
 
+EXAMPLES = """examples:
+  # the demo's checkpoint: a progress line, then the retrieval table (the full log goes to a file, named)
+  python tools/test.py configs/zerovl/zerovl_demo.py work_dirs/zerovl_demo/epoch_6.pth --out metrics.json
+  # your own data: the held-out split of custom_data (docs/custom_data.md)
+  python tools/test.py configs/zerovl/zerovl_custom_csv.py work_dirs/zerovl_custom_csv/epoch_10.pth
+  # the model as the config builds it (pre-trained towers, untrained heads): the "before training" row
+  python tools/test.py configs/real/zerovl_emoji_lite0_minilm.py
+  # two processes
+  bash tools/dist_test.sh configs/zerovl/zerovl_demo.py work_dirs/zerovl_demo/epoch_6.pth 2
+"""
+
+
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Evaluate a zerovl checkpoint')
+    parser = argparse.ArgumentParser(description='Evaluate a zerovl checkpoint', epilog=EXAMPLES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='config file path')
     parser.add_argument('checkpoint', nargs='?', default=None,
                         help='checkpoint file; omitted: evaluate the model exactly as the config builds it')
@@ -40,6 +54,8 @@ def parse_args(argv=None):
     add_trust_checkpoint_argument(parser)
     parser.add_argument('--no-progress', action='store_true',
                         help='no progress display during evaluation (EvalProgressHook)')
+    parser.add_argument('--verbose', action='store_true',
+                        help='also print the environment, the config and the hooks (always in the log file)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
     add_device_argument(parser)
@@ -75,7 +91,10 @@ def main(argv=None):
     prepare_distributed(cfg, args.launcher)
     runner = None
     try:
-        runner = Runner.from_cfg(cfg)
+        runner = (Runner if args.verbose else LogFileRunner).from_cfg(cfg)
+        if is_main_process() and not args.verbose:
+            print(f'evaluating {args.checkpoint or "the model as built"} on {args.config}; '
+                  f'full log (environment, config, hooks): {runner.log_file}')
         metrics = runner.test()
         main_process = is_main_process()  # asked before the group is gone (then every rank says rank 0)
     finally:

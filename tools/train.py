@@ -12,6 +12,7 @@ from mmengine.runner import Runner
 # custom_imports=dict(imports=['projects.<name>.<package>']), which is imported from here.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from zerovl.datasets.batch_fit import BatchLargerThanDataError, check_batch_fits  # noqa: E402
 from zerovl.engine import prepare_distributed  # noqa: E402
 from zerovl.utils.checkpoint import add_trust_checkpoint_argument, trust_if_asked  # noqa: E402
 from zerovl.engine.resume_checkpoint import (NoLoadableCheckpointError, choose_resume_checkpoint,  # noqa: E402
@@ -25,10 +26,23 @@ from zerovl.utils.device import DeviceUnavailableError, add_device_argument, pin
 from zerovl.utils.state_dict_fit import StateDictMismatchError  # noqa: E402
 
 AMP_DTYPES = ('float16', 'bfloat16')
+EXAMPLES = """examples:
+  # the CPU demo: checkpoints, the log and TensorBoard files go to work_dirs/zerovl_demo/
+  python tools/train.py configs/zerovl/zerovl_demo.py
+  # your own data (docs/custom_data.md), one key per setting
+  python tools/train.py configs/zerovl/zerovl_custom_csv.py \\
+      --cfg-options custom_data.data_root=data/mine custom_data.batch_size=32
+  # continue the run in the work dir from its newest complete checkpoint
+  python tools/train.py configs/zerovl/zerovl_demo.py --resume
+  # two processes on this machine (gloo on the CPU, NCCL on GPUs)
+  bash tools/dist_train.sh configs/zerovl/zerovl_demo.py 2
+then: tensorboard --logdir work_dirs, or python tools/analysis_tools/plot_curves.py WORK_DIR
+"""
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Train a zerovl model')
+    parser = argparse.ArgumentParser(description='Train a zerovl model', epilog=EXAMPLES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='config file path')
     parser.add_argument('--work-dir', help='where logs and checkpoints go (default: work_dirs/CONFIG_NAME)')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
@@ -68,8 +82,21 @@ def build_config(args) -> Tuple[Config, List[str]]:
     notes = choose_checkpoint(cfg, args.resume) if args.resume else clear_work_dir(cfg.work_dir, args)
     check_pretrained_weights(cfg, args.config)
     pin_run_device(cfg, args.device)
+    try:  # before the Runner builds the model (pre-trained towers can take minutes) and any process group
+        check_batch_fits(cfg.get('train_dataloader') or {}, launched_world_size(args.launcher))
+    except BatchLargerThanDataError as err:
+        raise SystemExit(f'error: {err}') from None
     prepare_distributed(cfg, args.launcher)
     return cfg, notes
+
+
+def launched_world_size(launcher: str) -> int:
+    """Processes in the run, as the launcher announced them (1 without one)."""
+    if launcher == 'pytorch':
+        return int(os.environ.get('WORLD_SIZE', '1'))
+    if launcher == 'slurm':
+        return int(os.environ.get('SLURM_NTASKS', '1'))
+    return 1
 
 
 def choose_checkpoint(cfg: Config, resume: str) -> List[str]:

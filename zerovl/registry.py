@@ -46,6 +46,7 @@ MODELS = Registry('model', parent=MMENGINE_MODELS, locations=['zerovl.models'])
 METRICS = Registry('metric', parent=MMENGINE_METRICS, locations=['zerovl.evaluation'])
 EVALUATORS = Registry('evaluator', parent=MMENGINE_EVALUATOR, locations=['zerovl.evaluation'])
 
-# No zerovl visualisers yet; the children exist so the Runner resolves MMEngine's under our scope quietly.
-VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS)
+# The children exist so the Runner resolves MMEngine's under our scope quietly; zerovl.engine adds the
+# TensorBoard backend of configs/_base_/default_runtime.py.
+VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS, locations=['zerovl.engine'])
 VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS)

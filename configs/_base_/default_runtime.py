@@ -34,7 +34,11 @@ env_cfg = dict(
     dist_cfg=dict(backend='nccl'),  # tools/train.py switches to gloo on a machine without CUDA
 )
 
-vis_backends = [dict(type='LocalVisBackend')]
+# Scalars (loss, lr, temperature, validation metrics) to {work_dir}/{timestamp}/vis_data/: scalars.json
+# (tools/analysis_tools/plot_curves.py draws it) and TensorBoard event files (tensorboard --logdir work_dirs).
+# Weights & Biases or MLflow where installed: add dict(type='WandbVisBackend') or dict(type='MLflowVisBackend')
+# (docs/logging.md).
+vis_backends = [dict(type='LocalVisBackend'), dict(type='ConfigAsJSONTensorboardVisBackend')]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends)
 log_processor = dict(type='LogProcessor', window_size=20, by_epoch=True)
 log_level = 'INFO'

@@ -18,8 +18,12 @@ def load_script():
     return load_script_at(SCRIPT, 'zerovl_test_tool')
 
 
+STARTUP_REPORT = ('System environment:', 'Config:', 'Hooks will be executed in the following order')
+
+
 def test_progress_lines_then_the_table(synthetic_root, capsys):
-    """In-process, so the hook writes to pytest's captured stdout: no terminal, hence plain lines."""
+    """In-process, so the hook writes to pytest's captured stdout: no terminal, hence plain lines. The
+    Runner's start-up report goes to the log file only, unless --verbose."""
     register_all_modules()
     work_dir = tempfile.mkdtemp(prefix='zv')
     previous_threads = torch.get_num_threads()
@@ -31,13 +35,20 @@ def test_progress_lines_then_the_table(synthetic_root, capsys):
         torch.manual_seed(0)
         torch.save({'state_dict': MODELS.build(cfg.model).state_dict()}, checkpoint)
         load_script().main([config_file, checkpoint, '--work-dir', work_dir])
+        out = capsys.readouterr().out
+        log_file = out.split('full log (environment, config, hooks): ')[1].split()[0]
+        log_text = open(log_file).read()
+        load_script().main([config_file, checkpoint, '--work-dir', work_dir, '--verbose', '--no-progress'])
+        verbose = capsys.readouterr().out
     finally:
         torch.set_num_threads(previous_threads)
         shutil.rmtree(work_dir, ignore_errors=True)
-    out = capsys.readouterr().out
     # 2 x 8 images x 5 captions in batches of 16: 5 batches, a line per 10 % step that a batch reaches.
     assert out.count(' batches, ') == 5 and 'Test 100% 5/5 batches' in out
     assert out.index('Test 100% 5/5 batches') < out.index('| synth_a |')
+    for line in STARTUP_REPORT:
+        assert line not in out and line in log_text and line in verbose
+    assert len(out.splitlines()) < 40 < len(verbose.splitlines())
 
 
 def test_no_progress_flag_and_hook_added_once():

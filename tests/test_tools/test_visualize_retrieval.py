@@ -19,7 +19,7 @@ from zerovl.utils.tokenizer import build_tokenizer
 from zerovl.registry import DATASETS, MODELS
 from zerovl.testing.tiny_config import dump_tiny_demo
 from zerovl.visualization import GridLayout, thumbnail
-from zerovl.visualization.retrieval_grid import text_cell
+from zerovl.visualization.retrieval_grid import MATCH_COLOUR, text_cell
 from zerovl.testing import load_script as load_script_at
 
 SCRIPT = 'tools/visualization/visualize_retrieval.py'
@@ -158,3 +158,44 @@ def test_a_query_is_required(tiny_checkpoint):
     config_file, checkpoint, _ = tiny_checkpoint
     with pytest.raises(SystemExit):
         load_script().parse_args([config_file, checkpoint])
+
+
+def strip_colour(grid, layout, row, column):
+    """The colour at the left end of a cell's label strip (left of its text)."""
+    return tuple(cell(grid, layout, row, column)[layout.thumb + 1, 1])
+
+
+def test_gallery_queries_mark_the_correct_matches(tiny_checkpoint, capsys, one_thread):
+    """Correctness is checked against the dataset's own (dataset_name, image_id) of every pair; top-8 of
+    the 8 synth_a images always contains a text query's image, so at least one mark must show."""
+    config_file, checkpoint, cfg = tiny_checkpoint
+    report = load_script().main([config_file, checkpoint, '--from-gallery', '2', '--dataset', 'synth_a',
+                                 '--topk', '8', '--query', 'no caption says this'])
+    gallery, grid, layout = report['gallery'], report['grid'], report['layout']
+    # Written next to the checkpoint, and said so with the full path.
+    assert report['out'] == osp.join(osp.dirname(osp.abspath(checkpoint)), 'retrieval_grid.png')
+    assert f"written to {report['out']}" in capsys.readouterr().out
+    dataset = DATASETS.build(cfg.test_dataloader.dataset)
+    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+    free, *text_results = [result for result in report['results'] if result['kind'] == 'text']
+    image_results = [result for result in report['results'] if result['kind'] == 'image']
+    assert free['correct'] is None and len(text_results) == 2 and len(image_results) == 2
+    for row, result in enumerate([free] + text_results + image_results):
+        if result['kind'] == 'text':
+            right = {(info['dataset_name'], info['image_id']) for info in infos if info['caption'] == result['query']}
+            expected = [gallery.image_keys[i] in right for i in result['indices']] if result['correct'] else None
+        else:
+            (query_key,) = {(info['dataset_name'], info['image_id']) for info in infos
+                            if osp.realpath(info['img_path']) == osp.realpath(result['query'])}
+            expected = [gallery.image_keys[gallery.caption_images[i]] == query_key for i in result['indices']]
+        assert result['correct'] == expected
+        for column, hit in enumerate(result['correct'] or [False] * 8, start=1):
+            assert (strip_colour(grid, layout, row, column) == MATCH_COLOUR) == hit
+    assert all(any(result['correct']) for result in text_results)
+
+
+def test_a_cuda_request_without_a_gpu_is_one_line(tiny_checkpoint, monkeypatch):
+    config_file, checkpoint, _ = tiny_checkpoint
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    with pytest.raises(SystemExit, match=r'^error: --device=cuda, but no CUDA device is visible here'):
+        load_script().main([config_file, checkpoint, '--query', 'a dot', '--device', 'cuda'])

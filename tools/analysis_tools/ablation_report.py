@@ -4,9 +4,13 @@ Each run left ``curves.json`` (TrainingCurvesHook): the loss of every step and t
 validation. An arm's result is the mean ± sample standard deviation over its seeds of the final validation;
 a claim "A beats B on M" is checked on the per-seed paired differences (same seed = same initialisation
 and, where the arms allow it, the same batches).
+
+Run on its own, it reports the runs already on disk (reproduce_ablations.py --report-only).
 """
+import argparse
 import json
 import statistics
+import sys
 from pathlib import Path
 from typing import Dict, List, Sequence
 
@@ -199,3 +203,41 @@ def write_report(plan: Dict[str, list], experiments: Dict[str, dict], out: Path,
     (out / 'results.json').write_text(json.dumps(summary, indent=1) + '\n')
     print('\n'.join(lines))
     return summary
+
+
+EXAMPLES = """examples:
+  # the report of every experiment's runs under work_dirs/reproduction (results.md, results.json, PNGs)
+  python tools/analysis_tools/ablation_report.py
+  # one experiment, the runs of another folder, the report elsewhere
+  python tools/analysis_tools/ablation_report.py --experiments E1 --out /data/repro --report-dir report/
+"""
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, epilog=EXAMPLES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--experiments', nargs='+', help='only these experiments (default: all)')
+    parser.add_argument('--seeds', nargs='+', help='the seeds the runs used (default: 0 1 2)')
+    parser.add_argument('--arms', nargs='+', help='only these arms (by name)')
+    parser.add_argument('--max-iters', help='the schedule length the runs were made with, if not the default')
+    parser.add_argument('--out', help='the folder reproduce_ablations.py trained into '
+                                      '(default: work_dirs/reproduction)')
+    parser.add_argument('--report-dir', help='where the report goes (default: --out)')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> dict:
+    """The report of the runs on disk: reproduce_ablations.py's plan, without training."""
+    args = parse_args(argv)
+    forwarded = ['--report-only']
+    for option, value in vars(args).items():
+        if value is not None:
+            flag = '--' + option.replace('_', '-')
+            forwarded += [flag] + (value if isinstance(value, list) else [value])
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from reproduce_ablations import main as reproduce  # next to this file; it imports this module back
+    return reproduce(forwarded)
+
+
+if __name__ == '__main__':
+    main()

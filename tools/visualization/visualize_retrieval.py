@@ -2,6 +2,12 @@
 
     python tools/visualization/visualize_retrieval.py CONFIG CHECKPOINT \\
         --query "a red circle" --query "a small blue square" --image my_photo.jpg --topk 5 --out grid.png
+    python tools/visualization/visualize_retrieval.py CONFIG CHECKPOINT --from-gallery 4
+
+Without --out the grid goes next to the checkpoint (retrieval_grid.png); the path is printed.
+--from-gallery N adds N of the gallery's captions and N of its images as queries: their right answers
+are known, and correct matches are marked (a green label saying "correct"), as they are for any query
+that is a gallery caption or a gallery image file.
 
 The gallery is the dataset of the config's test dataloader (``--split-dataloader val`` for the
 validation one): every distinct image (by dataset and image_id) and every caption, embedded by the
@@ -23,12 +29,15 @@ from mmengine.config import DictAction
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from zerovl.utils.checkpoint import add_trust_checkpoint_argument, trust_if_asked  # noqa: E402
+from zerovl.utils.device import DeviceUnavailableError, add_device_argument, resolve_device  # noqa: E402
 from zerovl.utils import load_config, register_all_modules  # noqa: E402
 from zerovl.apis.ranking import top_k  # noqa: E402
 from zerovl.datasets.transforms.tokenize import find_tokenize  # noqa: E402
 from zerovl.models.text_embedding import embed_texts  # noqa: E402
 from zerovl.visualization import (GridLayout, check_image_path, embed_gallery, embed_image_queries,  # noqa: E402
                                   image_query_row, pipeline_of, stack_rows, text_query_row, write_image)
+from zerovl.visualization.ground_truth import (captions_of_image_file, gallery_queries,  # noqa: E402
+                                               images_of_caption, mark_correct)
 
 SPLITS = ('test', 'val')
 
@@ -40,18 +49,21 @@ def parse_args(argv=None):
     parser.add_argument('--query', action='append', default=[], help='a text query (repeatable)')
     parser.add_argument('--image', action='append', default=[], help='an image file to query with (repeatable)')
     parser.add_argument('--topk', type=int, default=5, help='matches shown per query')
-    parser.add_argument('--out', default='retrieval_grid.png', help='the PNG to write')
+    parser.add_argument('--from-gallery', type=int, default=0, metavar='N',
+                        help='also query with N gallery captions and N gallery images (known right answers)')
+    parser.add_argument('--out', help='the PNG to write (default: retrieval_grid.png next to the checkpoint)')
     parser.add_argument('--split-dataloader', choices=SPLITS, default='test',
                         help="whose dataset is the gallery: the config's test_dataloader or val_dataloader")
     parser.add_argument('--dataset', action='append', dest='datasets',
                         help='keep only this source of the gallery (its dataset_name; repeatable)')
     parser.add_argument('--batch-size', type=int, help="embedding batch size (default: the dataloader's)")
-    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    add_device_argument(parser)
     add_trust_checkpoint_argument(parser)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys')
     args = parser.parse_args(argv)
-    if not args.query and not args.image:
-        parser.error('give at least one --query TEXT or --image PATH')
+    if not args.query and not args.image and args.from_gallery < 1:
+        parser.error('give at least one --query TEXT, --image PATH or --from-gallery N')
+    args.out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.checkpoint)), 'retrieval_grid.png')
     if args.topk < 1:
         parser.error(f'--topk must be at least 1, got {args.topk}')
     return args
@@ -95,8 +107,9 @@ def rank_text_queries(model, tokenize, gallery, queries: List[str], topk: int, l
     scores, indices = top_k(query_embeds, gallery.image_embeds, topk)
     results, rows = [], []
     for query, row_scores, row_indices in zip(queries, scores.tolist(), indices.tolist()):
-        results.append(dict(kind='text', query=query, indices=row_indices, scores=row_scores))
-        rows.append(text_query_row(query, [gallery.image(i) for i in row_indices], row_scores, layout))
+        correct = mark_correct(row_indices, images_of_caption(gallery, query))
+        results.append(dict(kind='text', query=query, indices=row_indices, scores=row_scores, correct=correct))
+        rows.append(text_query_row(query, [gallery.image(i) for i in row_indices], row_scores, layout, correct))
     return results, rows
 
 
@@ -105,20 +118,29 @@ def rank_image_queries(model, pipeline, gallery, paths: List[str], topk: int, la
     scores, indices = top_k(embeds, gallery.text_embeds, topk)
     results, rows = [], []
     for path, image, row_scores, row_indices in zip(paths, images, scores.tolist(), indices.tolist()):
-        results.append(dict(kind='image', query=path, indices=row_indices, scores=row_scores))
-        rows.append(image_query_row(image, [gallery.captions[i] for i in row_indices], row_scores, layout))
+        correct = mark_correct(row_indices, captions_of_image_file(gallery, path))
+        results.append(dict(kind='image', query=path, indices=row_indices, scores=row_scores, correct=correct))
+        rows.append(image_query_row(image, [gallery.captions[i] for i in row_indices], row_scores, layout,
+                                    correct))
     return results, rows
 
 
 def print_results(results: List[dict], gallery) -> None:
     for result in results:
         print(f"{result['kind']} query: {result['query']}")
-        for rank, (index, score) in enumerate(zip(result['indices'], result['scores']), start=1):
+        correct = result['correct'] or [False] * len(result['indices'])
+        for rank, (index, score, hit) in enumerate(zip(result['indices'], result['scores'], correct), start=1):
+            mark = '  (correct)' if hit else ''
             if result['kind'] == 'text':
                 name, image_id = gallery.image_keys[index]
-                print(f'  #{rank} {score:.3f}  {name} image {image_id}')
+                print(f'  #{rank} {score:.3f}  {name} image {image_id}{mark}')
             else:
-                print(f'  #{rank} {score:.3f}  {gallery.captions[index]}')
+                print(f'  #{rank} {score:.3f}  {gallery.captions[index]}{mark}')
+    known = [result for result in results if result['correct'] is not None]
+    if known:
+        found = sum(any(result['correct']) for result in known)
+        print(f'{found} of the {len(known)} queries with a known answer have a correct match in their top '
+              f'{len(known[0]["indices"])}')
 
 
 def main(argv=None) -> dict:
@@ -127,15 +149,22 @@ def main(argv=None) -> dict:
     for path in args.image:  # before the gallery pass, which is the slow part
         if not os.path.isfile(path):
             raise FileNotFoundError(f'query image {path} does not exist')
+    try:
+        device = resolve_device(args.device)
+    except DeviceUnavailableError as error:
+        raise SystemExit(f'error: {error}') from None
     trust_if_asked(args)
     register_all_modules()
     cfg = load_config(args.config, args.cfg_options)
     loader_cfg, dataset = build_gallery_dataset(cfg, args.split_dataloader)
     pipeline = pipeline_of(dataset)
     tokenize = find_tokenize(pipeline)  # checked before the (slow) gallery pass: captions need it too
-    model = load_model(cfg, args.checkpoint, args.device)
+    model = load_model(cfg, args.checkpoint, device)
     gallery = embed_gallery(model, dataset, batch_size=args.batch_size or loader_cfg.get('batch_size', 64),
                             num_workers=loader_cfg.get('num_workers', 0), dataset_names=args.datasets)
+    if args.from_gallery:
+        captions, paths = gallery_queries(gallery, args.from_gallery)
+        args.query, args.image = args.query + captions, args.image + paths
     check_topk(args.topk, gallery, args)
     layout = GridLayout()
     results, rows = [], []
@@ -147,7 +176,7 @@ def main(argv=None) -> dict:
     grid = stack_rows(rows)
     write_image(args.out, grid)
     print_results(results, gallery)
-    print(f'{len(rows)} rows x {args.topk + 1} columns written to {args.out}')
+    print(f'{len(rows)} rows x {args.topk + 1} columns written to {os.path.abspath(args.out)}')
     return dict(out=args.out, grid=grid, results=results, gallery=gallery, layout=layout)
 
 

@@ -3,12 +3,13 @@
 A text query's row shows the query text, then the k best images; an image query's row shows the
 image, then the k best captions. Every cell is ``GridLayout.cell_width`` x ``cell_height`` pixels: a
 square content area and a strip below it with the rank and the cosine score, so a grid of R rows
-for top-k is exactly ``(R * cell_height, (k + 1) * cell_width)``.
+for top-k is exactly ``(R * cell_height, (k + 1) * cell_width)``. Where the right answer is known (the
+query is a caption or an image of the gallery), a correct match's strip is green and says so.
 """
 import os
 import os.path as osp
 from dataclasses import dataclass
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -18,6 +19,8 @@ from .cv2_text import draw_text_block
 WHITE = (255, 255, 255)
 QUERY_TINT = (228, 238, 252)   # RGB; sets the query column apart from the results
 LABEL_COLOUR = (60, 60, 60)
+MATCH_COLOUR = (150, 220, 150)  # RGB; the label strip of a correct match
+MATCH_MARK = 'correct'
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,9 @@ def thumbnail(image: np.ndarray, layout: GridLayout, background=WHITE) -> np.nda
 
 
 def _with_label(content: np.ndarray, label: str, layout: GridLayout, background) -> np.ndarray:
+    """``content`` over a label strip; a label ending in MATCH_MARK gets the match colour."""
+    if label.endswith(MATCH_MARK):
+        background = MATCH_COLOUR
     strip = np.full((layout.label_height, layout.cell_width, 3), background, np.uint8)
     draw_text_block(strip, label, layout.padding, 3, layout.cell_width - 2 * layout.padding,
                     layout.label_height - 3, layout.font_scale, LABEL_COLOUR)
@@ -74,25 +80,28 @@ def text_cell(text: str, label: str, layout: GridLayout, background=WHITE) -> np
     return _with_label(content, label, layout, background)
 
 
-def score_label(rank: int, score: float) -> str:
-    return f'#{rank}  {score:.3f}'
+def score_label(rank: int, score: float, correct: bool = False) -> str:
+    return f'#{rank}  {score:.3f}' + (f'  {MATCH_MARK}' if correct else '')
 
 
-def text_query_row(query: str, images: Sequence[np.ndarray], scores: Sequence[float],
-                   layout: GridLayout) -> np.ndarray:
-    """The query text, then each retrieved image with its rank and score."""
+def _labels(scores: Sequence[float], correct: Optional[Sequence[bool]]) -> List[str]:
+    correct = correct if correct is not None else [False] * len(scores)
+    return [score_label(rank, score, hit) for rank, (score, hit) in enumerate(zip(scores, correct), start=1)]
+
+
+def text_query_row(query: str, images: Sequence[np.ndarray], scores: Sequence[float], layout: GridLayout,
+                   correct: Optional[Sequence[bool]] = None) -> np.ndarray:
+    """The query text, then each retrieved image with its rank and score; ``correct[i]`` marks match i."""
     cells = [text_cell(query, 'text query', layout, QUERY_TINT)]
-    cells += [image_cell(image, score_label(rank, score), layout)
-              for rank, (image, score) in enumerate(zip(images, scores), start=1)]
+    cells += [image_cell(image, label, layout) for image, label in zip(images, _labels(scores, correct))]
     return np.concatenate(cells, axis=1)
 
 
-def image_query_row(image: np.ndarray, captions: Sequence[str], scores: Sequence[float],
-                    layout: GridLayout) -> np.ndarray:
-    """The query image, then each retrieved caption with its rank and score."""
+def image_query_row(image: np.ndarray, captions: Sequence[str], scores: Sequence[float], layout: GridLayout,
+                    correct: Optional[Sequence[bool]] = None) -> np.ndarray:
+    """The query image, then each retrieved caption with its rank and score; ``correct[i]`` marks match i."""
     cells = [image_cell(image, 'image query', layout, QUERY_TINT)]
-    cells += [text_cell(caption, score_label(rank, score), layout)
-              for rank, (caption, score) in enumerate(zip(captions, scores), start=1)]
+    cells += [text_cell(caption, label, layout) for caption, label in zip(captions, _labels(scores, correct))]
     return np.concatenate(cells, axis=1)
 
 
