@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from zerovl.apis import ExportError, ZeroVLInferencer, ranking_as_lists  # noqa: E402
 from zerovl.apis.create import is_export  # noqa: E402
 from zerovl.apis.inferencer import rank  # noqa: E402
+from zerovl.utils.device import DeviceUnavailableError, add_device_argument, resolve_device  # noqa: E402
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 EMBEDDING_FORMATS = ('.npy', '.safetensors')
@@ -48,7 +49,7 @@ def parse_args(argv=None):
     parser.add_argument('--top-k', type=int, default=5, help='matches listed per query (at most all of them)')
     parser.add_argument('--out', help='write the rankings and the similarity matrix to this JSON file')
     parser.add_argument('--save-embeddings', help=f'write the embeddings to this file ({", ".join(EMBEDDING_FORMATS)})')
-    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    add_device_argument(parser)
     parser.add_argument('--batch-size', type=int, default=32)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys (not for exports)')
     args = parser.parse_args(argv)
@@ -140,11 +141,16 @@ def save_embeddings(path: str, embeds: Dict[str, torch.Tensor], inputs: Dict[str
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    try:
+        device = resolve_device(args.device)
+    except DeviceUnavailableError as error:
+        print(f'error: {error}', file=sys.stderr)
+        return 1
     if args.checkpoint is None and not is_export(args.model):
         print(f'note: no --checkpoint: {args.model} is built with its initial weights (pre-trained towers as the '
               'config names them, random heads), not trained ones', file=sys.stderr)
     try:
-        inferencer = ZeroVLInferencer.create(args.model, args.checkpoint, args.device, args.batch_size,
+        inferencer = ZeroVLInferencer.create(args.model, args.checkpoint, device, args.batch_size,
                                              args.cfg_options)
     except (ExportError, FileNotFoundError, KeyError) as error:
         print(f'error: {error}', file=sys.stderr)

@@ -88,6 +88,7 @@ WRITTEN_BY_TOOLS = {
     'results.md': 'tools/analysis_tools/ablation_report.py',
     'summary.md': 'tools/analysis_tools/real_demo_report.py',
     'gpu_check.md': 'tools/benchmarks/gpu_check.py',
+    'pipeline.md': 'tools/benchmarks/gpu_check.py',
 }
 MENTION = re.compile(r'(?<![\w./-])((?:\.\./|[\w-]+/)*[\w-]+\.md)\b')
 

@@ -25,3 +25,16 @@ def test_the_same_run_on_cpu_gets_past_the_device_check(monkeypatch, short_work_
     with pytest.raises(RuntimeError, match=r'Unknown model \(no_such_model\)'):
         load_script('tools/test.py').main([CONFIG, 'missing.pth', '--work-dir', short_work_dir, '--device', 'cpu',
                                            '--cfg-options', 'model.image_tower.model_name=no_such_model'])
+
+
+@pytest.mark.parametrize('tool, argv', [
+    ('tools/infer.py', ['zerovl_demo', '--texts', 'a red circle']),
+    ('tools/analysis_tools/clip_benchmark_local.py', ['{folder}', '--task', 'zeroshot_retrieval', '--data-root',
+                                                     '{folder}', '--name', 'x']),
+])
+def test_inference_tools_say_it_in_one_line_too(tool, argv, monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    argv = [arg.format(folder=tmp_path) for arg in argv]
+    assert load_script(tool).main([*argv, '--device', 'cuda']) != 0
+    error = capsys.readouterr().err.strip()
+    assert error.startswith('error: --device=cuda, but no CUDA device is visible here') and '\n' not in error

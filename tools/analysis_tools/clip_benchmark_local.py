@@ -35,6 +35,8 @@ from torch.utils.data import DataLoader, Dataset, default_collate
 # Run from a checkout without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from zerovl.utils.device import DeviceUnavailableError, add_device_argument, resolve_device  # noqa: E402
+
 TASKS = ('zeroshot_classification', 'zeroshot_retrieval')
 
 
@@ -54,7 +56,7 @@ def parse_args(argv=None):
     parser.add_argument('--split', default='valid', help='retrieval: the split (default valid)')
     parser.add_argument('--recall-k', type=int, nargs='+', default=[1, 5, 10], help='retrieval: the k of R@k')
     parser.add_argument('--batch-size', type=int, default=64)
-    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    add_device_argument(parser)
     parser.add_argument('--amp', action='store_true', help='autocast as clip_benchmark does by default (off: fp32)')
     parser.add_argument('--output', help='write the results JSON here')
     args = parser.parse_args(argv)
@@ -188,7 +190,11 @@ def evaluate(args) -> dict:
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
+        args.device = resolve_device(args.device)
         result = evaluate(args)
+    except DeviceUnavailableError as error:
+        print(f'error: {error}', file=sys.stderr)
+        return 2
     except ImportError as error:
         print(f'error: {error}; install with pip install --no-deps -r requirements/benchmark.txt', file=sys.stderr)
         return 1
