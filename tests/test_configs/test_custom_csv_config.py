@@ -143,3 +143,26 @@ def test_folder_converter_reads_a_captions_csv_and_reports_missing_images(synthe
     with open(table, 'a') as f:
         f.write('missing.png,a caption\n')
     assert converter.main([folder, osp.join(short_work_dir, 'e'), '--captions', table]) == 1
+
+
+def test_the_same_data_as_shards_trains_with_one_more_key(synthetic_root, short_work_dir, one_thread):
+    """custom_data.source='shards': training streams the img2dataset shards csv_to_shards.py wrote next to
+    the CSV (evaluation keeps reading the CSV); the rest of the config is unchanged."""
+    folder = caption_folder(synthetic_root, osp.join(short_work_dir, 'photos'))
+    data_root = osp.join(short_work_dir, 'data')
+    assert load_script('tools/dataset_converters/folder_to_csv.py').main(
+        [folder, data_root, '--name', 'mine', '--val-fraction', '0.25']) == 0
+    load_script('tools/dataset_converters/csv_to_shards.py').main(
+        [data_root, 'mine', '--samples-per-shard', '8', '--verify'])
+    config = leaf_config(osp.join(short_work_dir, 'mine.py'), data_root, f'{synthetic_root}/vocab.txt')
+    cfg = load_config(config, {'custom_data.source': 'shards'})
+    assert cfg.train_dataloader.dataset.type == 'ShardImageTextDataset'
+    assert cfg.train_dataloader.dataset.sources == [dict(name='mine', path='mine/train_shards')]
+    assert cfg.default_hooks.sampler_seed is None  # no sampler for MMEngine's seed hook
+    assert all(part.source == 'files' for part in every_dataset(cfg, 'val_dataloader'))
+    work_dir = osp.join(short_work_dir, 'work')
+    load_script('tools/train.py').main([config, '--work-dir', work_dir, '--device', 'cpu',
+                                        '--cfg-options', 'custom_data.source=shards'])
+    trained = [json.loads(line) for line in open(next(
+        osp.join(root, name) for root, _, names in os.walk(work_dir) for name in names if name == 'scalars.json'))]
+    assert any('loss' in row for row in trained) and any('mine/rsum' in row for row in trained)

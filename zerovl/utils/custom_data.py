@@ -23,7 +23,9 @@ DEFAULTS: Dict[str, Any] = dict(
     train_split='train',
     val_split='valid',
     test_split='valid',
-    source='files',                # or 'lmdb' (tools/dataset_converters/csv_to_lmdb.py)
+    source='files',                # or 'lmdb' (tools/dataset_converters/csv_to_lmdb.py), or 'shards': training
+                                   # streams {name}/{train_split}_shards/ (img2dataset's webdataset layout,
+                                   # tools/dataset_converters/csv_to_shards.py); evaluation reads the CSV files
     image_size=224,
     tokenizer='bert-base-uncased',  # the text tower's own tokenizer: a hub name, a folder or a vocab.txt
     max_length=25,                 # tokens per caption, [CLS] and [SEP] included
@@ -70,10 +72,23 @@ def build_pipelines(settings: dict) -> Dict[str, List[dict]]:
 
 
 def _dataset(settings: dict, names: List[str], split: str, pipeline: List[dict], test_mode: bool) -> dict:
+    source = 'files' if settings['source'] == 'shards' else settings['source']
     parts = [dict(type='ImageTextDataset', data_root=settings['data_root'], name=name, split=split,
-                  source=settings['source'], pipeline=copy.deepcopy(pipeline), test_mode=test_mode)
+                  source=source, pipeline=copy.deepcopy(pipeline), test_mode=test_mode)
              for name in names]
     return parts[0] if len(parts) == 1 else dict(type='ConcatDataset', datasets=parts)
+
+
+def _shard_train_loader(settings: dict, pipeline: List[dict]) -> dict:
+    """Training streamed from shards: the dataset batches itself (one source per global batch in 'debias'
+    mode) and takes the place of the sampler (configs/_base_/datasets/shards.py)."""
+    workers = settings['num_workers']
+    sources = [dict(name=name, path=f"{name}/{settings['train_split']}_shards") for name in settings['names']]
+    return dict(batch_size=None, sampler=None, num_workers=workers, persistent_workers=workers > 0,
+                collate_fn=dict(type='zerovl.shard_batch_collate'),
+                dataset=dict(type='ShardImageTextDataset', data_root=settings['data_root'], sources=sources,
+                             batch_size=settings['batch_size'], num_workers=workers, mode=settings['sampler_mode'],
+                             pipeline=copy.deepcopy(pipeline)))
 
 
 def build_loaders(settings: dict) -> Dict[str, dict]:
@@ -81,9 +96,13 @@ def build_loaders(settings: dict) -> Dict[str, dict]:
     pipelines = build_pipelines(settings)
     common = dict(num_workers=settings['num_workers'], persistent_workers=settings['num_workers'] > 0,
                   collate_fn=dict(type='zerovl.image_text_collate'))
-    train = dict(common, batch_size=settings['batch_size'], sampler=dict(type='DefaultSampler', shuffle=True),
-                 batch_sampler=dict(type='DebiasedBatchSampler', mode=settings['sampler_mode']),
-                 dataset=_dataset(settings, settings['names'], settings['train_split'], pipelines['train'], False))
+    if settings['source'] == 'shards':
+        train = _shard_train_loader(settings, pipelines['train'])
+    else:
+        train = dict(common, batch_size=settings['batch_size'], sampler=dict(type='DefaultSampler', shuffle=True),
+                     batch_sampler=dict(type='DebiasedBatchSampler', mode=settings['sampler_mode']),
+                     dataset=_dataset(settings, settings['names'], settings['train_split'], pipelines['train'],
+                                      False))
 
     def evaluation(names: List[str], split: str) -> dict:
         return dict(copy.deepcopy(common), batch_size=settings['eval_batch_size'],
@@ -110,7 +129,11 @@ def apply_custom_data(cfg) -> None:
     what the config sets in them itself. Building from the dumped config of a run gives the same loaders."""
     if cfg.get('custom_data') is None:
         return
-    built = build_loaders(resolve_settings(cfg.custom_data))
+    settings = resolve_settings(cfg.custom_data)
+    built = build_loaders(settings)
     for key in LOADER_KEYS:
         own = cfg.get(key)
         cfg[key] = merge_over(built[key], own.to_dict() if hasattr(own, 'to_dict') else own)
+    if settings['source'] == 'shards' and cfg.get('default_hooks'):
+        # MMEngine's DistSamplerSeedHook expects a sampler; SamplerStateHook sets the shard dataset's epoch.
+        cfg.default_hooks['sampler_seed'] = None
