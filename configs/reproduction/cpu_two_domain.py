@@ -8,6 +8,7 @@
 _base_ = [
     '../_base_/models/cpu_convnext_bert2.py',
     '../_base_/datasets/synthetic.py',
+    '../_base_/schedules/cpu_study_iters.py',
     '../_base_/default_runtime.py',
 ]
 
@@ -45,14 +46,7 @@ test_evaluator = val_evaluator
 
 optim_wrapper = dict(type='OptimWrapper',
                      optimizer=dict(type='AdamW', lr=2e-3, betas=(0.9, 0.98), eps=1e-6, weight_decay=0.01))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=dict(run_fraction=0.1)),
-    dict(type='CosineAnnealingLR', eta_min_ratio=0.1, by_epoch=False, begin=dict(run_fraction=0.1), end=None),
-]
-# PromptIterBasedTrainLoop: MMEngine's IterBasedTrainLoop minus a 2 s sleep at every pass over the data.
-train_cfg = dict(type='PromptIterBasedTrainLoop', max_iters=max_iters, val_interval=val_interval)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
+train_cfg = dict(max_iters=max_iters, val_interval=val_interval)
 log_processor = dict(by_epoch=False)
 # No checkpoints: an ablation run is cheap to repeat, and its result is the curves file.
 default_hooks = dict(logger=dict(interval=50), checkpoint=None)

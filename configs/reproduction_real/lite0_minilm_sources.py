@@ -13,6 +13,7 @@
 _base_ = [
     '../_base_/models/lite0_minilm.py',
     '../_base_/datasets/emoji.py',
+    '../_base_/schedules/cpu_study_iters.py',
     '../_base_/default_runtime.py',
 ]
 
@@ -51,13 +52,7 @@ test_evaluator = val_evaluator
 optim_wrapper = dict(type='OptimWrapper',
                      optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.98), eps=1e-6, weight_decay=0.1),
                      paramwise_cfg=dict(custom_keys={'_projection': dict(lr_mult=10.0)}))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=dict(run_fraction=0.1)),
-    dict(type='CosineAnnealingLR', eta_min_ratio=0.1, by_epoch=False, begin=dict(run_fraction=0.1), end=None),
-]
-train_cfg = dict(type='PromptIterBasedTrainLoop', max_iters=max_iters, val_interval=val_interval)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
+train_cfg = dict(max_iters=max_iters, val_interval=val_interval)
 log_processor = dict(by_epoch=False)
 # The last checkpoint only: the runner's zero-shot test reads it, then deletes it (a run's result is its curves).
 default_hooks = dict(logger=dict(interval=10),
