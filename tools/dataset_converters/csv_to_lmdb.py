@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from zerovl.datasets.image_file import DEFAULT_MAX_BYTES  # noqa: E402
 from zerovl.datasets.converters.lmdb_convert import convert_csv_to_lmdb  # noqa: E402
 from zerovl.datasets.converters.lmdb_verify import verify_lmdb  # noqa: E402
+from zerovl.datasets.converters.split_arguments import add_split_arguments, split_paths  # noqa: E402
 from zerovl.datasets.transforms.loading import DEFAULT_MAX_ASPECT_RATIO, DEFAULT_MAX_PIXELS  # noqa: E402
 
 MAX_PRINTED_BAD = 50
@@ -31,11 +32,7 @@ MAX_PRINTED_BAD = 50
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('data_root', help='folder with one sub-folder per source')
-    parser.add_argument('name', help='the source sub-folder, e.g. cc3m')
-    parser.add_argument('--split', default='train', help="'train' or 'valid' (default: train)")
-    parser.add_argument('--ann-file', help='annotation CSV (default: {data_root}/{name}/{split}_anno.csv)')
-    parser.add_argument('--img-dir', help='image folder (default: {data_root}/{name}/{split})')
+    add_split_arguments(parser)
     parser.add_argument('--out', help='LMDB folder (default: {data_root}/{name}/{split}.lmdb)')
     parser.add_argument('--max-rows-per-shard', type=int, default=None,
                         help='CSV rows per shard (default: all rows in one shard)')
@@ -59,9 +56,7 @@ def parse_args(argv=None):
 
 
 def convert(args, out: str) -> None:
-    base = osp.join(args.data_root, args.name)
-    ann_file = args.ann_file or osp.join(base, f'{args.split}_anno.csv')
-    img_dir = args.img_dir or osp.join(base, args.split)
+    _, ann_file, img_dir = split_paths(args)
     start = time.perf_counter()
     summary = convert_csv_to_lmdb(ann_file, img_dir, out, max_rows_per_shard=args.max_rows_per_shard,
                                   max_side=args.max_side, max_pixels=args.max_pixels, max_bytes=args.max_bytes,
@@ -91,7 +86,7 @@ def verify(args, out: str) -> int:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    out = args.out or osp.join(args.data_root, args.name, f'{args.split}.lmdb')
+    out = args.out or osp.join(split_paths(args).source_dir, f'{args.split}.lmdb')
     if not args.verify_only:
         convert(args, out)
     if args.verify or args.verify_only:

@@ -22,15 +22,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from zerovl.datasets.converters.shards_convert import (convert_csv_to_shards, convert_lmdb_to_shards,  # noqa: E402
                                                        describe, verify_shards)
+from zerovl.datasets.converters.split_arguments import add_split_arguments, split_paths  # noqa: E402
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('data_root', help='folder with one sub-folder per source')
-    parser.add_argument('name', help='the source sub-folder, e.g. cc3m')
-    parser.add_argument('--split', default='train', help="'train' or 'valid' (default: train)")
-    parser.add_argument('--ann-file', help='annotation CSV (default: {data_root}/{name}/{split}_anno.csv)')
-    parser.add_argument('--img-dir', help='image folder (default: {data_root}/{name}/{split})')
+    add_split_arguments(parser)
     parser.add_argument('--from-lmdb', nargs='?', const='', default=None, metavar='LMDB',
                         help='read the LMDB copy instead (default path: {data_root}/{name}/{split}.lmdb)')
     parser.add_argument('--out', help='shard folder (default: {data_root}/{name}/{split}_shards)')
@@ -42,7 +39,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    base = osp.join(args.data_root, args.name)
+    base, ann_file, img_dir = split_paths(args)
     out = args.out or osp.join(base, f'{args.split}_shards')
     start = time.perf_counter()
     summary = None
@@ -50,8 +47,7 @@ def main(argv=None) -> int:
         summary = convert_lmdb_to_shards(args.from_lmdb or osp.join(base, f'{args.split}.lmdb'), out,
                                          args.samples_per_shard)
     elif not args.verify_only:
-        summary = convert_csv_to_shards(args.ann_file or osp.join(base, f'{args.split}_anno.csv'),
-                                        args.img_dir or osp.join(base, args.split), out, args.samples_per_shard)
+        summary = convert_csv_to_shards(ann_file, img_dir, out, args.samples_per_shard)
     report = verify_shards(out) if args.verify or args.verify_only else None
     lines = describe(summary, report) if summary is not None else describe_report(report)
     print('\n'.join(lines) + f'\n({time.perf_counter() - start:.1f} s)')
