@@ -163,3 +163,16 @@ def test_arms_that_resolve_to_one_config_share_a_run_and_every_leaf_changes_only
         leaf = Config.fromfile(str(real.config_path(run.arm))).to_dict()
         changed = {key for key in base if leaf.get(key) != base[key]}
         assert changed <= {'model', 'train_dataloader'}, (run.arm.config, changed)
+
+
+def test_base_options_reach_every_arm_after_its_own_keys_and_get_their_own_run_dirs(tmp_path):
+    args = real.parse_args(['--cfg-options', 'model.loss.temperature.init=0.05'])
+    plain, warmer = study(tmp_path), real.Study(tmp_path / 'data', 'openmoji', tmp_path / 'out', real.MAX_ITERS,
+                                                args.cfg_options)
+    for name, runs in real.planned_runs(warmer, ['E1', 'E4', 'E5'], [0]).items():
+        for run in runs:
+            cfg = merged_config(run.arm, real.run_options(warmer, run.arm, 0))
+            assert cfg.model.loss.temperature.init == 0.05, run.arm.name  # E5's own constants included
+            assert real.run_dir(warmer, run.arm, 0) != real.run_dir(plain, run.arm, 0)
+    gather = real.experiments('openmoji')['E4']['arms'][1]
+    assert merged_config(gather, real.run_options(warmer, gather, 0)).model.loss.gather_with_grad is False

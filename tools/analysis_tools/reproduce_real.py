@@ -4,6 +4,8 @@
     python tools/analysis_tools/reproduce_real.py                  # E1 E2 E4 E5 E7, seeds 0 1 2 (make reproduce-real)
     python tools/analysis_tools/reproduce_real.py --experiments E1 --arms debias --seeds 0 --max-iters 3   # smoke
     python tools/analysis_tools/reproduce_real.py --report-only    # tables and plots from saved runs
+    python tools/analysis_tools/reproduce_real.py --experiments E1 E4 --out work_dirs/reproduction_real_t005 \
+        --cfg-options model.loss.temperature.init=0.05              # the same arms on another base
 
 The synthetic study's machinery (tools/analysis_tools/reproduce_ablations.py: each arm a leaf config, runs
 keyed by the resolved config and reused when complete, N processes at a time; ablation_report.py: tables,
@@ -94,8 +96,10 @@ def experiments(left_out: str) -> Dict[str, dict]:
 class Study:
     """Where the data are, which source is left out, where the runs go."""
 
-    def __init__(self, data: Path, left_out: str, out: Path, max_iters: int):
+    def __init__(self, data: Path, left_out: str, out: Path, max_iters: int, base_options=()):
         self.data, self.left_out, self.out, self.max_iters = data, left_out, out, max_iters
+        # Config keys changed in every arm (another base, e.g. another temperature), after the arm's own.
+        self.base_options = list(base_options)
         self.train_sources = [source for source in SOURCES if source != left_out]
 
     @staticmethod
@@ -145,6 +149,7 @@ def run_options(study: Study, arm: Arm, seed: int) -> List[str]:
     if study.max_iters != MAX_ITERS:
         options += [f'train_cfg.max_iters={study.max_iters}', f'train_cfg.val_interval={study.max_iters}',
                     f'default_hooks.checkpoint.interval={study.max_iters}']
+    options += study.base_options
     options.append(f'randomness.seed={seed}')
     if uses_mixup(arm):
         options.append(f'model.mixup.seed={seed}')
@@ -152,8 +157,9 @@ def run_options(study: Study, arm: Arm, seed: int) -> List[str]:
 
 
 def run_dir(study: Study, arm: Arm, seed: int) -> Path:
+    # Base options join the key only when given, so the runs of the plain study keep their directories.
     key = json.dumps([arm.dataset, resolved_config(config_path(arm)), sorted(arm.options), arm.processes,
-                      study.left_out, study.max_iters])
+                      study.left_out, study.max_iters] + ([study.base_options] if study.base_options else []))
     return study.out / 'runs' / f'{hashlib.sha1(key.encode()).hexdigest()[:10]}-s{seed}'
 
 
@@ -220,6 +226,9 @@ def parse_args(argv=None):
     parser.add_argument('--max-iters', type=int, default=MAX_ITERS,
                         help=f'steps per run (default: the base config\'s {MAX_ITERS}); one validation at the end '
                              'when changed')
+    parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
+                        help='config keys set in every arm after its own, e.g. another base temperature: '
+                             'model.loss.temperature.init=0.05 (use another --out: they are part of the run key)')
     parser.add_argument('--data', type=Path, default=REPO / 'data', help='holds emoji_sources(_scarce)/')
     parser.add_argument('--out', type=Path, default=REPO / 'work_dirs/reproduction_real',
                         help='look-alike data, runs and the report (results.md, results.json, PNG plots) go here')
@@ -234,7 +243,7 @@ def main(argv=None):
     args = parse_args(argv)
     if args.merge_zero_shot:
         return merge_zero_shot(args.merge_zero_shot)
-    study = Study(args.data.resolve(), args.left_out, args.out.resolve(), args.max_iters)
+    study = Study(args.data.resolve(), args.left_out, args.out.resolve(), args.max_iters, args.cfg_options)
     plan = planned_runs(study, args.experiments, args.seeds, args.arms)
     if not args.report_only:
         study.prepare({study.kind(run.arm.dataset) for runs in plan.values() for run in runs})
