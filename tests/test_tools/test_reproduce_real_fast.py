@@ -8,7 +8,8 @@ on this 2-core CPU, 2026-12-05, seeds 0 / 1 / 2:
 
 * debias 50.98 / 51.27 / 47.21, shuffle 46.81 / 47.19 / 46.05: differences +4.17 / +4.08 / +1.16.
 
-The bound takes half of the smallest measured difference. Two runs at a time: 188 s in `make test` on this 2-core CPU (2026-12-05).
+The bound takes half of the smallest measured difference. Two runs at a time: 188 s of `make test` on this
+2-core CPU (2026-12-05).
 """
 import json
 import os.path as osp
