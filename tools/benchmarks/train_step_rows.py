@@ -17,6 +17,7 @@ from train_step_setup import (OPEN_CLIP_PIN, PAD_ID, Settings, adamw, amp_dtype,
                               demo_config, describe_flags, optim_wrapper, synthetic_batches)
 
 from zerovl.utils.benchmarking import reset_peak_rss
+from zerovl.utils.experiment_name import unique_experiment_name
 
 # ------------------------------------------------------------------------------------------ measuring
 
@@ -171,7 +172,7 @@ def runner_loop(model, batches, optimizer, settings: Settings, clock: StepClock)
             train_cfg=dict(type=cfg.train_cfg.type, max_epochs=1, val_interval=2),
             default_hooks=dict(cfg.default_hooks, checkpoint=None), custom_hooks=[*cfg.custom_hooks, ClockHook()],
             env_cfg=cfg.env_cfg, log_processor=cfg.log_processor, randomness=cfg.randomness,
-            default_scope='zerovl', log_level='WARNING', experiment_name=f'benchmark_train_{os.getpid()}')
+            default_scope='zerovl', log_level='WARNING', experiment_name=unique_experiment_name('benchmark_train'))
         runner.train()
 
 

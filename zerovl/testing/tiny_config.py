@@ -1,6 +1,8 @@
 """A seconds-scale version of the demo config, for tests and for checking an installation."""
 from mmengine.config import Config
 
+from zerovl.utils.experiment_name import unique_experiment_name
+
 DEMO_CONFIG = 'configs/zerovl/zerovl_demo.py'
 
 
@@ -26,6 +28,8 @@ def tiny_demo_config(data_root: str, work_dir: str, config_file: str = DEMO_CONF
     cfg = Config.fromfile(config_file)
     point_config_at(cfg, data_root)
     cfg.work_dir = work_dir
+    # Tests build runners of this config seconds apart; each gets its own logger and visualizer.
+    cfg.experiment_name = unique_experiment_name('tiny_demo')
     cfg.model.image_tower = dict(type='TimmImageTower', model_name='test_resnet', pretrained=False)
     for loader_key, size in (('train_dataloader', batch_size), ('val_dataloader', 2 * batch_size),
                              ('test_dataloader', 2 * batch_size)):
