@@ -8,7 +8,8 @@ default_hooks = dict(
     # Atomic saves (temporary file + rename, then the last_checkpoint pointer, then pruning); keeps the
     # last 3. For mid-epoch checkpoints: checkpoint=dict(by_epoch=False, interval=N) (docs/training.md).
     checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3, save_last=True),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
+    # MMEngine's DistSamplerSeedHook, also for a shard dataset that batches itself (no sampler to seed).
+    sampler_seed=dict(type='SamplerSeedHook'),
 )
 # MessageHubStateHook keeps checkpoints free of pickled objects so that they load with torch.load(weights_only=True).
 custom_hooks = [

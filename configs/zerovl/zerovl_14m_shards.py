@@ -11,5 +11,3 @@ _base_ = [
 model = dict(mixup=dict(type='CoinFlipMixup', beta=0.1), dga=dict(sub_batch_size=128))
 # DGA's global batch of 2,048 per GPU, as zerovl_14m.py; the shard dataset batches, so the size is its own.
 train_dataloader = dict(dataset=dict(batch_size=2048))
-# The shard dataset has no sampler for mmengine's DistSamplerSeedHook; SamplerStateHook sets its epoch.
-default_hooks = dict(sampler_seed=None)

@@ -154,13 +154,10 @@ def test_the_same_data_as_shards_trains_with_one_more_key(synthetic_root, short_
         [folder, data_root, '--name', 'mine', '--val-fraction', '0.25']) == 0
     load_script('tools/dataset_converters/csv_to_shards.py').main(
         [data_root, 'mine', '--samples-per-shard', '8', '--verify'])
-    # Its own file name: MMEngine names a run (and its process-wide Visualizer) by config name + second, and
-    # the test before may have built a Runner from another mine.py in the same second.
     config = leaf_config(osp.join(short_work_dir, 'mine_shards.py'), data_root, f'{synthetic_root}/vocab.txt')
     cfg = load_config(config, {'custom_data.source': 'shards'})
     assert cfg.train_dataloader.dataset.type == 'ShardImageTextDataset'
     assert cfg.train_dataloader.dataset.sources == [dict(name='mine', path='mine/train_shards')]
-    assert cfg.default_hooks.sampler_seed is None  # no sampler for MMEngine's seed hook
     assert all(part.source == 'files' for part in every_dataset(cfg, 'val_dataloader'))
     work_dir = osp.join(short_work_dir, 'work')
     load_script('tools/train.py').main([config, '--work-dir', work_dir, '--device', 'cpu',

@@ -37,7 +37,6 @@ def shard_config(synthetic_root, shard_root, work_dir):
     shards.dataset.update(data_root=shard_root, sources=[dict(name='a', path='a'), dict(name='b', path='b')],
                           batch_size=BATCH, num_workers=WORKERS, pipeline=cfg.train_dataloader.dataset.datasets[0].pipeline)
     cfg.train_dataloader = shards
-    cfg.default_hooks.sampler_seed = None  # as configs/zerovl/zerovl_14m_shards.py
     cfg.default_hooks.checkpoint.update(by_epoch=False, interval=KILLED_AT, max_keep_ckpts=10)
     cfg.train_cfg.update(max_epochs=1, val_begin=2)
     cfg.model.dga.sub_batch_size = BATCH // 2

@@ -134,6 +134,3 @@ def apply_custom_data(cfg) -> None:
     for key in LOADER_KEYS:
         own = cfg.get(key)
         cfg[key] = merge_over(built[key], own.to_dict() if hasattr(own, 'to_dict') else own)
-    if settings['source'] == 'shards' and cfg.get('default_hooks'):
-        # MMEngine's DistSamplerSeedHook expects a sampler; SamplerStateHook sets the shard dataset's epoch.
-        cfg.default_hooks['sampler_seed'] = None

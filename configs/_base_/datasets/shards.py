@@ -34,7 +34,5 @@ train_dataloader = dict(
         seed=0,
         pipeline={{_base_.train_pipeline}}),
 )
-# A config that trains from this must also switch off mmengine's DistSamplerSeedHook, which expects a sampler
-# (default_runtime.py, a sibling base, owns default_hooks): default_hooks = dict(sampler_seed=None).
-# SamplerStateHook (default_runtime.py) sets the shard dataset's epoch instead and stores every stream's
-# position in checkpoints for mid-epoch resume.
+# SamplerStateHook (default_runtime.py) sets the shard dataset's epoch and stores every stream's position in
+# checkpoints for mid-epoch resume; SamplerSeedHook, the sampler_seed hook there, finds no sampler and skips.

@@ -26,8 +26,8 @@ class SamplerStateHook(Hook):
     resumable batch sampler are left alone.
 
     A streaming dataset that batches itself (ShardImageTextDataset, no batch sampler) is handled the
-    same way, plus two calls only it needs: ``set_epoch`` at every epoch start (mmengine's
-    DistSamplerSeedHook cannot reach it and must be switched off: configs/_base_/datasets/shards.py),
+    same way, plus two calls only it needs: ``set_epoch`` at every epoch start (SamplerSeedHook, the
+    default ``sampler_seed`` hook, seeds samplers and leaves a loader without one to this hook),
     and ``observe_batch`` after every trained batch, from which it learns where the stream of the
     worker that made the batch stood: those positions, not a count, are what it saves.
     """
