@@ -55,6 +55,7 @@ def test_mmengine_alone_hands_the_second_run_the_first_runs_visualizer(synthetic
         cfg = Config.fromfile(path)
         cfg.work_dir = work_dir
         return cfg
-    first, second = two_runners(config_file, short_work_dir, plain_load)
+    with pytest.warns(UserWarning, match='has been created'):  # MMEngine's only sign of it
+        first, second = two_runners(config_file, short_work_dir, plain_load)
     assert second.visualizer is first.visualizer
     assert local_vis_dir(second).startswith(osp.join(short_work_dir, 'first'))
