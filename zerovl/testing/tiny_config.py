@@ -28,7 +28,7 @@ def tiny_demo_config(data_root: str, work_dir: str, config_file: str = DEMO_CONF
     cfg = Config.fromfile(config_file)
     point_config_at(cfg, data_root)
     cfg.work_dir = work_dir
-    # Tests build runners of this config seconds apart; each gets its own logger and visualizer.
+    # Tests build runners of this config, some within one second; each gets its own logger and visualizer.
     cfg.experiment_name = unique_experiment_name('tiny_demo')
     cfg.model.image_tower = dict(type='TimmImageTower', model_name='test_resnet', pretrained=False)
     for loader_key, size in (('train_dataloader', batch_size), ('val_dataloader', 2 * batch_size),
